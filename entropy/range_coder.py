@@ -1,0 +1,142 @@
+"""Range coding of integer symbols with integer tables, through ``constriction``.
+
+Symbols are coded in groups of equal table index (one batched ``constriction`` call per table),
+so the Python overhead is per table, not per symbol. A value outside its table's support is coded
+as the table's escape bin followed, at the end of the call, by an Elias-gamma-like code of the
+value in uniform models: any int32 value round-trips exactly.
+
+The decoder must be given the same table indexes in the same order as the encoder.
+"""
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+from .errors import BitstreamError
+from .tables import TableSet
+
+_MAX_MAGNITUDE_BITS = 34  # zigzag of an int32 needs at most 33 bits
+_CHUNK_BITS = 16
+_queue = constriction.stream.queue
+_model = constriction.stream.model
+
+
+def _table_models(tables: TableSet) -> list:
+    """constriction models for each table, built once per :class:`TableSet`."""
+    models = tables.__dict__.get("_constriction_models")
+    if models is None:
+        models = [_model.Categorical(tables.probabilities(i), perfect=False) for i in range(len(tables))]
+        tables.__dict__["_constriction_models"] = models
+    return models
+
+
+def _group_by_table(indexes: np.ndarray, num_tables: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable order of the symbols grouped by table, and the group boundaries ``[num_tables + 1]``."""
+    if indexes.size and (indexes.min() < 0 or indexes.max() >= num_tables):
+        raise ValueError(f"table indexes must lie in [0, {num_tables})")
+    key = indexes.astype(np.int16 if num_tables < 2**15 else np.int32)
+    order = np.argsort(key, kind="stable")
+    bounds = np.zeros(num_tables + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=num_tables), out=bounds[1:])
+    return order, bounds
+
+
+def _chunk_widths(num_bits: np.ndarray) -> list[np.ndarray]:
+    """Bit widths of the uniform chunks that carry each escaped magnitude below its top bit."""
+    rest = np.maximum(num_bits.astype(np.int64) - 1, 0)
+    return [np.clip(rest - j * _CHUNK_BITS, 0, _CHUNK_BITS) for j in range(-(-_MAX_MAGNITUDE_BITS // _CHUNK_BITS))]
+
+
+class RangeEncoder:
+    """Appends symbols to one range-coded byte string."""
+
+    def __init__(self) -> None:
+        self._coder = _queue.RangeEncoder()
+
+    def encode(self, values: np.ndarray, indexes: np.ndarray, tables: TableSet) -> None:
+        """Encode integer ``values`` (any shape, int32 range) with table ``indexes`` (same shape)."""
+        values = np.asarray(values).reshape(-1)
+        indexes = np.asarray(indexes).reshape(-1)
+        if values.shape != indexes.shape:
+            raise ValueError(f"values {values.shape} and indexes {indexes.shape} differ in size")
+        if values.size == 0:
+            return
+        if not np.issubdtype(values.dtype, np.integer):
+            raise TypeError(f"values must be integers, got {values.dtype}")
+        if values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max:
+            raise ValueError("values must lie in the int32 range")
+        order, bounds = _group_by_table(indexes, len(tables))
+        values = values.astype(np.int64)
+        bins = values - tables.offsets[indexes]
+        escape_bin = tables.lengths[indexes] - 1
+        escaped = (bins < 0) | (bins >= escape_bin)
+        bins = np.where(escaped, escape_bin, bins).astype(np.int32)
+        models = _table_models(tables)
+        for table in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            self._coder.encode(bins[order[bounds[table] : bounds[table + 1]]], models[table])
+        if escaped.any():
+            self._encode_escapes(values[escaped] - tables.offsets[indexes[escaped]])
+
+    def _encode_escapes(self, values: np.ndarray) -> None:
+        magnitude = np.where(values >= 0, 2 * values, -2 * values - 1)  # zigzag, >= 0
+        num_bits = np.zeros(magnitude.shape, dtype=np.int64)
+        nonzero = magnitude > 0
+        num_bits[nonzero] = np.floor(np.log2(magnitude[nonzero])).astype(np.int64) + 1
+        self._coder.encode(num_bits.astype(np.int32), _model.Uniform(_MAX_MAGNITUDE_BITS + 1))
+        shift = 0
+        for width in _chunk_widths(num_bits):
+            rows = width > 0
+            if rows.any():
+                chunk = (magnitude[rows] >> shift) & ((1 << width[rows]) - 1)
+                self._coder.encode(chunk.astype(np.int32), _model.Uniform(), (1 << width[rows]).astype(np.int32))
+            shift += _CHUNK_BITS
+
+    def finish(self) -> bytes:
+        """The coded bytes (trailing zero bytes dropped; the decoder restores them)."""
+        return self._coder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
+
+
+class RangeDecoder:
+    """Reads symbols back from a byte string made by :class:`RangeEncoder`."""
+
+    def __init__(self, data: bytes) -> None:
+        padded = bytes(data) + b"\0" * (-len(data) % 4)
+        self._coder = _queue.RangeDecoder(np.frombuffer(padded, dtype="<u4").astype(np.uint32))
+
+    def decode(self, indexes: np.ndarray, tables: TableSet) -> np.ndarray:
+        """Decode one value per entry of ``indexes``; returns int32 values of the same shape."""
+        shape = np.shape(indexes)
+        indexes = np.asarray(indexes).reshape(-1).astype(np.int64)
+        bins = np.empty(indexes.size, dtype=np.int64)
+        if indexes.size == 0:
+            return bins.astype(np.int32).reshape(shape)
+        order, bounds = _group_by_table(indexes, len(tables))
+        models = _table_models(tables)
+        try:
+            for table in np.flatnonzero(bounds[1:] > bounds[:-1]):
+                count = int(bounds[table + 1] - bounds[table])
+                bins[order[bounds[table] : bounds[table + 1]]] = self._coder.decode(models[table], count)
+            values = bins + tables.offsets[indexes]
+            escaped = bins == tables.lengths[indexes] - 1
+            if escaped.any():
+                values[escaped] = self._decode_escapes(int(escaped.sum())) + tables.offsets[indexes[escaped]]
+        except BaseException as exc:  # constriction reports malformed data with assorted errors
+            if isinstance(exc, (KeyboardInterrupt, BitstreamError)):
+                raise
+            raise BitstreamError(f"range decoder failed: {exc}") from exc
+        if values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max:
+            raise BitstreamError("decoded value outside the int32 range: corrupt stream")
+        return values.astype(np.int32).reshape(shape)
+
+    def _decode_escapes(self, count: int) -> np.ndarray:
+        num_bits = self._coder.decode(_model.Uniform(_MAX_MAGNITUDE_BITS + 1), count).astype(np.int64)
+        magnitude = np.where(num_bits > 0, np.left_shift(1, np.maximum(num_bits - 1, 0)), 0)
+        shift = 0
+        for width in _chunk_widths(num_bits):
+            rows = width > 0
+            if rows.any():
+                sizes = (1 << width[rows]).astype(np.int32)
+                chunk = self._coder.decode(_model.Uniform(), sizes).astype(np.int64)
+                magnitude[rows] |= chunk << shift
+            shift += _CHUNK_BITS
+        return np.where(magnitude % 2 == 0, magnitude // 2, -(magnitude + 1) // 2)
