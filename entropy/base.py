@@ -24,6 +24,11 @@ class EntropyModel(nn.Module):
         self.register_buffer("_table_offsets", torch.zeros(0, dtype=torch.int32))
         self._tables: TableSet | None = None
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_tables"] = None  # a cache holding constriction models, which do not pickle
+        return state
+
     def build_tables(self) -> TableSet:
         """Compute the integer tables from the current parameters (implemented by subclasses)."""
         raise NotImplementedError

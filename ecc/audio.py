@@ -1,0 +1,98 @@
+"""Audio file I/O: any soundfile-readable file to mono float32 at a target rate, and atomic writes."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+
+
+class AudioError(ValueError):
+    """An input that is not readable audio."""
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono audio. ``samples``: ``[N]`` float32 in [-1, 1]; ``sample_rate`` in Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return len(self.samples) / self.sample_rate
+
+
+def to_mono_rate(data: np.ndarray, rate: int, target_rate: int | None) -> np.ndarray:
+    """Downmix ``[N, channels]`` or ``[N]`` to mono and resample to ``target_rate`` (soxr, HQ)."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    if target_rate is not None and rate != target_rate:
+        data = soxr.resample(data, rate, target_rate, quality="HQ").astype(np.float32)
+    return data
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000, notify: bool = False) -> Audio:
+    """Read ``path`` (``-`` for stdin) as mono float32 at ``sample_rate`` (``None``: keep the file's).
+
+    With ``notify``, prints a notice on stderr when the file is resampled or downmixed.
+    Raises :class:`AudioError` for a missing or non-audio file.
+    """
+    source = sys.stdin.buffer if str(path) == "-" else Path(path)
+    if isinstance(source, Path) and not source.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        data, rate = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: audio file holds no samples")
+    if notify and (data.shape[1] > 1 or (sample_rate and rate != sample_rate)):
+        changes = []
+        if data.shape[1] > 1:
+            changes.append(f"downmixed {data.shape[1]} channels to mono")
+        if sample_rate and rate != sample_rate:
+            changes.append(f"resampled {rate} Hz -> {sample_rate} Hz")
+        print(f"note: {path}: " + ", ".join(changes), file=sys.stderr)
+    return Audio(to_mono_rate(data, rate, sample_rate), sample_rate or rate)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
+    """Write ``data`` to ``path`` (``-``: stdout) via a temporary file and a rename.
+
+    Refuses to replace an existing file unless ``force``.
+    """
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encode_audio(audio: Audio, format: str = "WAV") -> bytes:
+    """Serialize ``audio`` as 16-bit PCM in ``format`` (``WAV`` or ``FLAC``)."""
+    import io
+
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(audio.samples, -1, 1), audio.sample_rate, format=format, subtype="PCM_16")
+    return buffer.getvalue()

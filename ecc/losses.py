@@ -1,0 +1,49 @@
+"""Reconstruction losses on waveforms ``[B, N]``: multi-resolution STFT and log-mel distances."""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@functools.lru_cache(maxsize=8)
+def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int) -> torch.Tensor:
+    """``[n_mels, n_fft // 2 + 1]`` triangular HTK-mel filters."""
+    def hz_to_mel(f):
+        return 2595.0 * torch.log10(1.0 + f / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = mel_to_hz(torch.linspace(hz_to_mel(torch.tensor(0.0)), hz_to_mel(torch.tensor(sample_rate / 2)), n_mels + 2))
+    lower, center, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    up = (freqs - lower) / (center - lower)
+    down = (upper - freqs) / (upper - center)
+    return torch.clamp(torch.minimum(up, down), min=0.0)
+
+
+class MultiResolutionSTFTLoss(nn.Module):
+    """Mean over resolutions of spectral convergence + L1 log-magnitude distance, plus L1 log-mel."""
+
+    def __init__(self, fft_sizes: tuple[int, ...] = (256, 512, 1024), n_mels: int = 64, sample_rate: int = 16000) -> None:
+        super().__init__()
+        self.fft_sizes = fft_sizes
+        self.n_mels = n_mels
+        self.sample_rate = sample_rate
+
+    def forward(self, wav_hat: torch.Tensor, wav: torch.Tensor) -> dict[str, torch.Tensor]:
+        stft_loss = wav.new_zeros(())
+        mel_loss = wav.new_zeros(())
+        for n_fft in self.fft_sizes:
+            window = torch.hann_window(n_fft, device=wav.device)
+            mags = [torch.stft(x, n_fft, n_fft // 4, window=window, return_complex=True).abs() for x in (wav_hat, wav)]
+            mag_hat, mag = (m.clamp_min(1e-7) for m in mags)
+            convergence = torch.linalg.norm(mag - mag_hat, dim=(1, 2)) / torch.linalg.norm(mag, dim=(1, 2)).clamp_min(1e-7)
+            stft_loss = stft_loss + convergence.mean() + F.l1_loss(mag_hat.log(), mag.log())
+            fb = mel_filterbank(n_fft, self.n_mels, self.sample_rate).to(wav.device)
+            mel_loss = mel_loss + F.l1_loss(torch.log(fb @ mag_hat + 1e-5), torch.log(fb @ mag + 1e-5))
+        n = len(self.fft_sizes)
+        return {"stft": stft_loss / n, "mel": mel_loss / n}

@@ -1,0 +1,148 @@
+"""Training of ECC codecs: loss = reconstruction (multi-resolution STFT + log-mel) + lambda * kbps.
+
+Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written every
+``checkpoint_every`` steps; running the same command again continues from it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from benchmarks.datasets import audio_files
+from ecc.audio import load_audio
+
+from .codec import ECCCodec, ECCConfig
+from .losses import MultiResolutionSTFTLoss
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. ``lmbda`` weighs kbps against the reconstruction loss."""
+
+    data: str = "data/asterisk/train"
+    out: str = "runs/ecc"
+    steps: int = 20000
+    batch: int = 12
+    crop_seconds: float = 1.0
+    lr: float = 5e-4
+    lmbda: float = 0.05
+    seed: int = 0
+    init_from: str | None = None  # fine-tune from this checkpoint (weights only)
+    checkpoint_every: int = 250
+    model: ECCConfig = field(default_factory=ECCConfig)
+
+
+class CropSampler:
+    """Random fixed-length crops from a folder of audio held in memory (int16), skipping near-silence."""
+
+    def __init__(self, root: str, sample_rate: int, crop: int, seed: int) -> None:
+        files = audio_files(root)
+        if not files:
+            raise FileNotFoundError(f"no audio files under {root}")
+        clips = [load_audio(f, sample_rate).samples for f in tqdm(files, desc="loading", unit="file", leave=False)]
+        self.audio = np.concatenate([np.pad(c, (0, max(0, crop - len(c)))) for c in clips])
+        self.crop = crop
+        self.rng = np.random.default_rng(seed)
+        self.seconds = len(self.audio) / sample_rate
+
+    def batch(self, size: int) -> torch.Tensor:
+        out = np.empty((size, self.crop), dtype=np.float32)
+        for i in range(size):
+            for _ in range(10):  # prefer crops with speech in them
+                start = self.rng.integers(0, len(self.audio) - self.crop)
+                out[i] = self.audio[start : start + self.crop]
+                if np.sqrt(np.mean(out[i] ** 2)) > 0.01:
+                    break
+        return torch.from_numpy(out)
+
+
+def train(config: TrainConfig) -> Path:
+    """Run (or resume) training; returns the path of the last checkpoint."""
+    torch.set_flush_denormal(True)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    model = ECCCodec(config.model, name=out.name)
+    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    optimizer = torch.optim.Adam(main_params, lr=config.lr)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    step = 0
+    sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate), config.seed)
+    if last.exists():
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["state"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        aux_optimizer.load_state_dict(ckpt["aux_optimizer"])
+        step = ckpt["step"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        sampler.rng = np.random.default_rng(ckpt["sampler_seed"])
+        print(f"resumed {last} at step {step}")
+    elif config.init_from:
+        model.load_state_dict(ECCCodec.load(config.init_from).state_dict(), strict=False)
+        print(f"initialized from {config.init_from}")
+    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
+    criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate)
+    model.train()
+    bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
+    log = (out / "log.jsonl").open("a")
+    start = time.time()
+    while step < config.steps:
+        wav = sampler.batch(config.batch)
+        result = model(wav)
+        losses = criterion(result.wav_hat, wav)
+        kbps = result.bits.mean() / config.crop_seconds / 1000
+        loss = losses["stft"] + losses["mel"] + config.lmbda * kbps
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(main_params, 5.0)
+        optimizer.step()
+        aux_optimizer.zero_grad(set_to_none=True)
+        model.aux_loss().backward()
+        aux_optimizer.step()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", mel=f"{losses['mel'].item():.3f}", kbps=f"{kbps.item():.2f}")
+        if step % 50 == 0:
+            log.write(json.dumps({"step": step, "loss": loss.item(), "stft": losses["stft"].item(),
+                                  "mel": losses["mel"].item(), "kbps_noisy": kbps.item(),
+                                  "seconds": round(time.time() - start, 1)}) + "\n")
+            log.flush()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            _checkpoint(model, optimizer, aux_optimizer, step, sampler, last)
+    bar.close()
+    return last
+
+
+def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path) -> None:
+    if any(not torch.isfinite(p).all() for p in model.parameters()):
+        raise FloatingPointError(f"non-finite weights at step {step}; not overwriting {path}")
+    state = {
+        "config": model.config.to_dict(), "name": model.name, "state": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "aux_optimizer": aux_optimizer.state_dict(), "step": step,
+        "torch_rng": torch.get_rng_state(), "sampler_seed": int(sampler.rng.integers(2**63)),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def export(checkpoint: str | Path, out: str | Path, name: str) -> ECCCodec:
+    """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name)
+    model.load_state_dict(ckpt["state"])
+    model.eval()
+    model.update()
+    model.save(out, {"step": ckpt["step"]})
+    return model

@@ -1,0 +1,1 @@
+"""Analysis/synthesis transforms shared by every codec."""
