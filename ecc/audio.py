@@ -1,8 +1,10 @@
 """Audio file I/O: any soundfile-readable file to mono float32 at a target rate, and atomic writes."""
 from __future__ import annotations
 
+import io
 import os
 import sys
+from collections.abc import Iterator
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,57 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000, notify:
     return Audio(to_mono_rate(data, rate, sample_rate), sample_rate or rate)
 
 
+def read_blocks(
+    path: str | os.PathLike, sample_rate: int, block: int, notify: bool = False
+) -> tuple[Iterator[np.ndarray], int]:
+    """Stream ``path`` (``-``: stdin, read whole) as mono float32 blocks of ``block`` samples at
+    ``sample_rate`` (the last block may be shorter), resampling on the fly: memory stays bounded.
+    Returns the block iterator and the expected number of output samples.
+
+    Raises :class:`AudioError` for a missing or non-audio file (before yielding anything).
+    """
+    source = io.BytesIO(sys.stdin.buffer.read()) if str(path) == "-" else Path(path)
+    if isinstance(source, Path) and not source.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        handle = sf.SoundFile(source)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
+    if handle.frames == 0:
+        handle.close()
+        raise AudioError(f"{path}: audio file holds no samples")
+    if notify and (handle.channels > 1 or handle.samplerate != sample_rate):
+        changes = [f"downmixed {handle.channels} channels to mono"] if handle.channels > 1 else []
+        if handle.samplerate != sample_rate:
+            changes.append(f"resampled {handle.samplerate} Hz -> {sample_rate} Hz")
+        print(f"note: {path}: " + ", ".join(changes), file=sys.stderr)
+    expected = round(handle.frames * sample_rate / handle.samplerate)
+    return _blocks(handle, sample_rate, block), expected
+
+
+def _blocks(handle: sf.SoundFile, sample_rate: int, block: int) -> Iterator[np.ndarray]:
+    resampler = (
+        soxr.ResampleStream(handle.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+        if handle.samplerate != sample_rate else None
+    )
+    pending = np.zeros(0, dtype=np.float32)
+    with handle:
+        while True:
+            data = handle.read(block, dtype="float32", always_2d=True)
+            last = len(data) < block
+            mono = to_mono_rate(data, handle.samplerate, None)
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=last)
+            pending = np.concatenate([pending, mono])
+            while len(pending) >= block:
+                yield pending[:block]
+                pending = pending[block:]
+            if last:
+                break
+    if len(pending):
+        yield pending
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
     """Write ``data`` to ``path`` (``-``: stdout) via a temporary file and a rename.
 
@@ -91,8 +144,6 @@ def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> N
 
 def encode_audio(audio: Audio, format: str = "WAV") -> bytes:
     """Serialize ``audio`` as 16-bit PCM in ``format`` (``WAV`` or ``FLAC``)."""
-    import io
-
     buffer = io.BytesIO()
     sf.write(buffer, np.clip(audio.samples, -1, 1), audio.sample_rate, format=format, subtype="PCM_16")
     return buffer.getvalue()

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -103,60 +102,88 @@ class ECCCodec(nn.Module):
         return cached
 
     # -- coding ----------------------------------------------------------------------------------
-    def _chunks(self, num_samples: int) -> Iterator[tuple[int, int]]:
+    @property
+    def chunk_samples(self) -> int:
+        """Samples per independently coded chunk (a whole number of latent frames)."""
         step = self.config.samples_per_latent_frame
-        chunk = max(step, int(self.config.chunk_seconds * self.sample_rate) // step * step)
-        for start in range(0, num_samples, chunk):
-            yield start, min(start + chunk, num_samples)
+        return max(step, int(self.config.chunk_seconds * self.sample_rate) // step * step)
+
+    def _chunk_lengths(self, num_samples: int) -> list[int]:
+        full, rest = divmod(num_samples, self.chunk_samples)
+        return [self.chunk_samples] * full + ([rest] if rest else [])
+
+    def _padded(self, samples: int) -> int:
+        """Chunks shorter than one STFT window are zero-padded to it (and cropped after decoding)."""
+        return max(samples, self.config.stft.n_fft)
 
     def _latent_frames(self, samples: int) -> int:
-        return math.ceil((samples // self.config.stft.hop + 1) / self.config.transform.downsample)
+        frames = self._padded(samples) // self.config.stft.hop + 1
+        return math.ceil(frames / self.config.transform.downsample)
+
+    def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
+        padded = self._padded(samples)
+        spec_hat = self.decoder(y_hat)[..., : padded // self.config.stft.hop + 1]
+        return self.stft.synthesis(spec_hat, padded)[0, :samples].numpy()
 
     @torch.no_grad()
-    def compress(self, samples: np.ndarray, progress=None) -> tuple[bytes, np.ndarray]:
-        """Code mono float audio ``[N]`` at :attr:`sample_rate`.
+    def compress_chunks(
+        self, chunks: Iterable[np.ndarray], reconstruct: bool = False, progress: Callable[[int], object] | None = None
+    ) -> tuple[bytes, np.ndarray | None]:
+        """Code mono float audio given as consecutive chunks of :attr:`chunk_samples` (the last may
+        be shorter) at :attr:`sample_rate`; one range-coded section per chunk.
 
-        Returns the container bytes and the encoder-side reconstruction ``[N]`` (what the decoder
-        will output). One range-coded section per chunk.
+        Returns the container bytes and, with ``reconstruct``, the encoder-side reconstruction
+        ``[N]`` (exactly what the decoder will output).
         """
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.ndim != 1:
-            raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
-        sections, recon = [], []
-        for start, end in self._chunks(len(samples)):
-            wav = torch.from_numpy(samples[start:end]).unsqueeze(0)
+        sections, recon, total = [], [], 0
+        for chunk in chunks:
+            chunk = np.asarray(chunk, dtype=np.float32)
+            if chunk.ndim != 1:
+                raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
+            if total % self.chunk_samples or len(chunk) > self.chunk_samples:
+                raise ValueError(f"chunks must hold {self.chunk_samples} samples, but the last")
+            wav = torch.from_numpy(np.pad(chunk, (0, self._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
             encoder = RangeEncoder()
             y_hat = self.latent.compress(encoder, self.encoder(self.stft.analysis(wav)))
             sections.append(encoder.finish())
-            recon.append(self._synthesize(y_hat, end - start))
+            if reconstruct:
+                recon.append(self._synthesize(y_hat, len(chunk)))
+            total += len(chunk)
             if progress is not None:
-                progress(end - start)
-        stream = Bitstream(self.model_id(), self.sample_rate, len(samples), tuple(sections))
-        out = np.concatenate(recon) if recon else np.zeros(0, dtype=np.float32)
+                progress(len(chunk))
+        stream = Bitstream(self.model_id(), self.sample_rate, total, tuple(sections))
+        out = (np.concatenate(recon) if recon else np.zeros(0, dtype=np.float32)) if reconstruct else None
         return stream.to_bytes(), out
 
-    def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
-        frames = samples // self.config.stft.hop + 1
-        spec_hat = self.decoder(y_hat)[..., :frames]
-        return self.stft.synthesis(spec_hat, samples)[0].numpy()
+    def compress(self, samples: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """Code mono float audio ``[N]``; returns the container bytes and the reconstruction ``[N]``."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
+        step = self.chunk_samples
+        return self.compress_chunks((samples[i : i + step] for i in range(0, len(samples), step)), reconstruct=True)
 
-    @torch.no_grad()
-    def decompress(self, data: bytes | Bitstream, progress=None) -> np.ndarray:
-        """Decode a container made by this model to float audio ``[N]`` at :attr:`sample_rate`."""
-        stream = data if isinstance(data, Bitstream) else Bitstream.from_bytes(data)
+    def open_bitstream(self, data: bytes) -> Bitstream:
+        """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""
+        stream = Bitstream.from_bytes(data)
         stream.check_model(self.model_id())
         if stream.sample_rate != self.sample_rate:
             raise BitstreamError(f"bitstream sample rate {stream.sample_rate} Hz != model's {self.sample_rate} Hz")
-        chunks = list(self._chunks(stream.num_samples))
-        if len(chunks) != len(stream.sections):
-            raise BitstreamError(f"bitstream has {len(stream.sections)} sections, expected {len(chunks)}")
-        out = []
-        for (start, end), section in zip(chunks, stream.sections):
-            y_hat = self.latent.decompress(RangeDecoder(section), 1, self._latent_frames(end - start))
-            out.append(self._synthesize(y_hat, end - start))
-            if progress is not None:
-                progress(end - start)
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        if len(stream.sections) != len(self._chunk_lengths(stream.num_samples)):
+            raise BitstreamError(f"bitstream has {len(stream.sections)} sections for {stream.num_samples} samples")
+        return stream
+
+    @torch.no_grad()
+    def decompress_chunks(self, stream: Bitstream) -> Iterator[np.ndarray]:
+        """Decode an opened bitstream chunk by chunk: float audio blocks at :attr:`sample_rate`."""
+        for samples, section in zip(self._chunk_lengths(stream.num_samples), stream.sections):
+            y_hat = self.latent.decompress(RangeDecoder(section), 1, self._latent_frames(samples))
+            yield self._synthesize(y_hat, samples)
+
+    def decompress(self, data: bytes) -> np.ndarray:
+        """Decode a container made by this model to float audio ``[N]`` at :attr:`sample_rate`."""
+        chunks = list(self.decompress_chunks(self.open_bitstream(data)))
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def save(self, path, extra: dict | None = None) -> None:

@@ -1,0 +1,226 @@
+"""The ``ecc`` command line (also ``python -m ecc``)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import soundfile as sf
+from tqdm import tqdm
+
+from entropy.bitstream import Bitstream
+from entropy.errors import BitstreamError
+
+from .audio import AudioError, read_blocks, write_atomic
+
+PROGRESS_MIN_SECONDS = 30.0  # show a progress bar for inputs longer than this
+
+
+def _progress(total_samples: int | None, rate: int, quiet: bool, desc: str) -> tqdm:
+    seconds = None if total_samples is None else total_samples / rate
+    disable = quiet or (seconds is not None and seconds < PROGRESS_MIN_SECONDS)
+    return tqdm(total=seconds, unit="s", desc=desc, disable=disable, file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
+
+
+def _refuse_overwrite(path: str, force: bool) -> None:
+    if path != "-" and Path(path).exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite")
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    from .zoo import load_model
+
+    _refuse_overwrite(args.output, args.force)
+    model = load_model(args.model)
+    blocks, total = read_blocks(args.input, model.sample_rate, model.chunk_samples, notify=not args.quiet)
+    with _progress(total, model.sample_rate, args.quiet, "encode") as bar:
+        data, _ = model.compress_chunks(blocks, progress=lambda n: bar.update(n / model.sample_rate))
+    write_atomic(args.output, data, force=args.force)
+    if not args.quiet:
+        stream = Bitstream.from_bytes(data)
+        seconds = stream.num_samples / stream.sample_rate
+        print(f"{args.input} -> {args.output}: {seconds:.2f} s, {len(data)} bytes, "
+              f"{len(data) * 8 / seconds / 1000:.3f} kbps ({args.model})", file=sys.stderr)
+
+
+def cmd_decode(args: argparse.Namespace) -> None:
+    from .zoo import load_model
+
+    _refuse_overwrite(args.output, args.force)
+    if args.input != "-" and not Path(args.input).is_file():
+        raise FileNotFoundError(f"{args.input}: no such file")
+    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    stream = Bitstream.from_bytes(data)
+    model = load_model(stream.model.name)
+    stream = model.open_bitstream(data)
+    fmt = "WAV" if args.output == "-" else (Path(args.output).suffix.lstrip(".").upper() or "WAV")
+    if fmt not in sf.available_formats():
+        raise ValueError(f"cannot write audio format {fmt!r}; use .wav or .flac")
+    chunks = model.decompress_chunks(stream)
+    with _progress(stream.num_samples, stream.sample_rate, args.quiet, "decode") as bar:
+        if args.output == "-":
+            import io
+
+            buffer = io.BytesIO()
+            with sf.SoundFile(buffer, "w", stream.sample_rate, 1, "PCM_16", format="WAV") as out:
+                for chunk in chunks:
+                    out.write(chunk.clip(-1, 1))
+                    bar.update(len(chunk) / stream.sample_rate)
+            write_atomic("-", buffer.getvalue())
+        else:
+            target = Path(args.output)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent or ".")
+            os.close(fd)
+            try:
+                with sf.SoundFile(tmp, "w", stream.sample_rate, 1, "PCM_16", format=fmt) as out:
+                    for chunk in chunks:
+                        out.write(chunk.clip(-1, 1))
+                        bar.update(len(chunk) / stream.sample_rate)
+                os.replace(tmp, target)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+    if not args.quiet:
+        print(f"{args.input} -> {args.output}: {stream.num_samples / stream.sample_rate:.2f} s "
+              f"({stream.model.name})", file=sys.stderr)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    from .zoo import UnknownModelError, load_model
+
+    if args.input != "-" and not Path(args.input).is_file():
+        raise FileNotFoundError(f"{args.input}: no such file")
+    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    stream = Bitstream.from_bytes(data)
+    seconds = stream.num_samples / stream.sample_rate
+    try:
+        installed = load_model(stream.model.name).model_id() == stream.model
+    except UnknownModelError:
+        installed = False
+    print(f"model:        {stream.model.name} (weights {stream.model.weights_hash.hex()}, "
+          f"{'installed' if installed else 'NOT installed'})")
+    print(f"sample rate:  {stream.sample_rate} Hz")
+    print(f"duration:     {seconds:.3f} s ({stream.num_samples} samples)")
+    print(f"size:         {len(data)} bytes ({len(data) - stream.payload_bytes} header/framing)")
+    if seconds > 0:
+        print(f"bitrate:      {len(data) * 8 / seconds / 1000:.3f} kbps "
+              f"(payload only {stream.payload_bytes * 8 / seconds / 1000:.3f} kbps)")
+    sizes = ", ".join(str(len(s)) for s in stream.sections)
+    print(f"sections:     {len(stream.sections)} [{sizes}] bytes")
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from .zoo import DEFAULT_MODEL, list_models
+
+    for e in list_models():
+        default = "  (default)" if e.name == DEFAULT_MODEL else ""
+        print(f"{e.name}\t{e.nominal_kbps:g} kbps\t{e.description}{default}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import json
+
+    from .codec import ECCConfig
+    from .train import TrainConfig, train
+
+    config = TrainConfig()
+    if args.config:
+        raw = json.loads(Path(args.config).read_text())
+        model = ECCConfig.from_dict(raw.pop("model", {}))
+        config = TrainConfig(**raw, model=model)
+    overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
+                                   ("lmbda", args.lmbda), ("init_from", args.init_from),
+                                   ("batch", args.batch), ("seed", args.seed)) if v is not None}
+    from dataclasses import replace
+
+    train(replace(config, **overrides))
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from .train import export
+
+    _refuse_overwrite(args.output, args.force)
+    model = export(args.checkpoint, args.output, args.name)
+    print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (id {model.model_id()})", file=sys.stderr)
+
+
+def cmd_prepare_data(args: argparse.Namespace) -> None:
+    from benchmarks.datasets import SplitConfig, prepare_asterisk
+
+    print(f"wrote {prepare_asterisk(Path(args.out), SplitConfig(seed=args.seed), args.jobs)}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .zoo import DEFAULT_MODEL
+
+    parser = argparse.ArgumentParser(prog="ecc", description="Learned speech compression with real entropy coding.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("encode", help="encode an audio file to an .ecc bitstream",
+                       description="Encode wav/flac/ogg (any rate or channel count; resampled and downmixed "
+                                   "with a notice) to an .ecc bitstream, chunk by chunk in bounded memory.")
+    p.add_argument("input", help="audio file, or - for stdin")
+    p.add_argument("output", help=".ecc file to write, or - for stdout")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL}; see `ecc models`)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--quiet", action="store_true", help="no notices, summary or progress bar")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decode an .ecc bitstream to audio",
+                       description="Decode an .ecc file with the model named in it (.wav or .flac output by suffix; "
+                                   "WAV on stdout).")
+    p.add_argument("input", help=".ecc file, or - for stdin")
+    p.add_argument("output", help="audio file to write (.wav/.flac), or - for WAV on stdout")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("info", help="show an .ecc file's model, duration, bitrate and sections")
+    p.add_argument("input", help=".ecc file, or - for stdin")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list the zoo: name, nominal kbps, description")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("train", help="train (or resume) an ECC model; resumes from OUT/last.pt")
+    p.add_argument("--config", help="JSON TrainConfig (fields of ecc.train.TrainConfig; 'model' = ECCConfig)")
+    p.add_argument("--data", help="folder of training audio (default data/asterisk/train)")
+    p.add_argument("--out", help="run folder (default runs/ecc)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--lmbda", type=float, help="rate weight, per kbps")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--init-from", help="fine-tune from this checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file")
+    p.add_argument("checkpoint")
+    p.add_argument("name", help="model name written into bitstreams")
+    p.add_argument("output", help="model file (.pt)")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("prepare-data", help="build the Asterisk speech corpus (FLAC, train/dev/test split)")
+    p.add_argument("out", nargs="?", default="data/asterisk")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=cmd_prepare_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (AudioError, BitstreamError, FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"ecc: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Model zoo: named, trained ECC checkpoints shipped in ``ecc/zoo/``.
+
+Each model is ``NAME.pt`` (config, weights, coding tables) with ``NAME.json`` beside it: nominal
+kbps, the data, steps and command that produced it, and measured figures.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codec import ECCCodec
+
+ZOO_DIR = Path(__file__).parent / "zoo"
+DEFAULT_MODEL = "ecc-1k5"
+
+
+class UnknownModelError(ValueError):
+    """A model name that is not in the zoo."""
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One zoo model's record (``NAME.json``)."""
+
+    name: str
+    nominal_kbps: float
+    description: str
+    record: dict
+
+    @property
+    def checkpoint(self) -> Path:
+        return ZOO_DIR / f"{self.name}.pt"
+
+
+def list_models() -> list[ZooEntry]:
+    """All zoo models, lowest rate first."""
+    entries = []
+    for path in ZOO_DIR.glob("*.json"):
+        record = json.loads(path.read_text())
+        entries.append(ZooEntry(path.stem, float(record["nominal_kbps"]), record.get("description", ""), record))
+    return sorted(entries, key=lambda e: e.nominal_kbps)
+
+
+def entry(name: str) -> ZooEntry:
+    """The zoo record of ``name``; raises :class:`UnknownModelError` listing the known names."""
+    for e in list_models():
+        if e.name == name:
+            return e
+    known = ", ".join(e.name for e in list_models()) or "none installed"
+    raise UnknownModelError(f"unknown model {name!r}; the zoo has: {known}")
+
+
+@functools.lru_cache(maxsize=8)
+def load_model(name: str = DEFAULT_MODEL) -> ECCCodec:
+    """Load zoo model ``name`` (eval mode, coding tables ready)."""
+    found = entry(name)
+    if not found.checkpoint.is_file():
+        raise UnknownModelError(f"model {name!r} is listed but {found.checkpoint} is missing")
+    return ECCCodec.load(found.checkpoint, name=name)
