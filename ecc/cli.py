@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
     p.set_defaults(func=cmd_prepare_data)
+
+    from benchmarks.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -1,0 +1,123 @@
+"""``ecc bench`` and ``ecc plot``: sweep codecs over a folder of speech, BD-rate tables, RD plots."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .codecs import CODECS
+from .metrics import METRICS, VISQOL_MODE
+
+DEFAULT_CODECS = "opus,opus-cbr,amrwb,codec2,speex,lyra,evs,ecc"
+DEFAULT_METRICS = "pesq,stoi,visqol"
+
+
+def _list(value: str, known: dict, what: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in known]
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    return items
+
+
+def _points(values: list[str]) -> dict[str, list[str]]:
+    points = {}
+    for value in values:
+        codec, _, labels = value.partition("=")
+        if not labels:
+            raise ValueError(f"--points takes CODEC=P1,P2,...; got {value!r}")
+        points[codec] = labels.split(",")
+    return points
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="RD sweep: codecs x operating points x files -> CSV, BD-rate, plots",
+                       description="Encode/decode every audio file under DATA_DIR with each codec at each operating "
+                                   "point, score it, and write per-file and aggregate CSVs, a BD-rate table against "
+                                   "the anchor and RD plots. Cached per job: rerunning computes nothing new.")
+    p.add_argument("data_dir", nargs="?", default="samples", help="folder of speech files (default: bundled samples/)")
+    p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma list of {', '.join(CODECS)} (default: all)")
+    p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma list of {', '.join(METRICS)} (default {DEFAULT_METRICS})")
+    p.add_argument("--anchor", default="opus", help="BD-rate anchor codec (default opus)")
+    p.add_argument("--points", action="append", default=[], metavar="CODEC=P1,P2",
+                   help="operating points of one codec (repeatable); default: all its points")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--out", default="rd_curves/bench", help="output folder (default rd_curves/bench)")
+    p.add_argument("--cache", default=None, help="job cache folder (default OUT/cache)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N files (sorted)")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("plot", help="RD plots (and BD-rate) from a results CSV written by `ecc bench`")
+    p.add_argument("results", help="aggregate.csv or per_file.csv from `ecc bench`")
+    p.add_argument("--metrics", default=None, help="metrics to plot (default: all present)")
+    p.add_argument("--anchor", default=None, help="also write a BD-rate table against this codec")
+    p.add_argument("--out", default=None, help="output folder (default: beside the CSV)")
+    p.set_defaults(func=cmd_plot)
+
+
+def _report(table, metrics: list[str], out: Path, anchor: str | None) -> None:
+    """Plots for ``metrics`` and, with an ``anchor``, the BD-rate table, under ``out``."""
+    from .bdrate import bd_rate_table
+    from .plots import plot_all
+
+    plots = plot_all(table, metrics, out)
+    print(f"plots: {', '.join(str(p) for p in plots)}", file=sys.stderr)
+    if anchor:
+        hib = {m: METRICS[m].higher_is_better for m in metrics if m in METRICS}
+        bd = bd_rate_table(table, anchor, metrics, higher_is_better=hib)
+        bd.to_csv(out / "bd_rate.csv", index=False)
+        (out / "bd_rate.md").write_text(
+            f"BD-rate (%, file kbps, Akima on log-rate, overlapping quality range only) vs {anchor}; "
+            "negative = fewer bits for the same quality.\n\n" + bd.to_markdown(index=False, floatfmt=".1f") + "\n")
+        print(bd.to_string(index=False), file=sys.stderr)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .datasets import audio_files
+    from .sweep import sweep
+
+    codecs = _list(args.codecs, CODECS, "codec")
+    metrics = _list(args.metrics, METRICS, "metric")
+    files = audio_files(args.data_dir)[: args.limit]
+    if not files:
+        raise ValueError(f"no audio files under {args.data_dir}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points))
+    for codec, reason in result.skipped.items():
+        print(f"skipped {codec}: {reason}", file=sys.stderr)
+    result.per_file.to_csv(out / "per_file.csv", index=False)
+    result.aggregate.to_csv(out / "aggregate.csv", index=False)
+    failures = result.per_file[result.per_file["error"].astype(str) != ""]
+    if len(failures):
+        print(f"{len(failures)} file results carry errors (NaN + reason in per_file.csv)", file=sys.stderr)
+    cols = ["codec", "point", "files", "file_kbps", "payload_kbps", *metrics]
+    print(result.aggregate[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    (out / "README.md").write_text(
+        f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files). Metrics: {', '.join(metrics)}"
+        f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration; payload kbps without"
+        f" container.\n\nSkipped: {result.skipped or 'none'}\n\n"
+        + result.aggregate[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
+    anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
+    if args.anchor and anchor is None:
+        print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
+    _report(result.aggregate, metrics, out, anchor)
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .sweep import aggregate
+
+    path = Path(args.results)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    table = pd.read_csv(path)
+    missing = {"codec", "point"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path} is not an `ecc bench` results CSV (no {', '.join(sorted(missing))} column)")
+    if "files" not in table.columns:  # a per-file CSV: aggregate it first
+        present = [m for m in METRICS if m in table.columns]
+        table = aggregate(table, present)
+    metrics = _list(args.metrics, METRICS, "metric") if args.metrics else [m for m in METRICS if m in table.columns]
+    _report(table, metrics, Path(args.out) if args.out else path.parent, args.anchor)

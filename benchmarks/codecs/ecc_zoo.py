@@ -1,0 +1,29 @@
+"""This library's ECC zoo models as a harness codec: one operating point per zoo model."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import HARNESS_RATE, Codec, CodedAudio, resample
+
+
+class ECCZoo(Codec):
+    """``file_bits`` = the .ecc container (header, length prefixes, CRC); ``payload_bits`` = its sections."""
+
+    name = "ecc"
+    description = "ECC (this library), zoo models"
+
+    @property
+    def points(self) -> dict[str, float]:
+        from ecc.zoo import list_models
+
+        return {e.name: e.nominal_kbps for e in list_models()}
+
+    def _code(self, audio: np.ndarray, point: str) -> CodedAudio:
+        from ecc.zoo import load_model
+        from entropy.bitstream import Bitstream
+
+        model = load_model(point)
+        data, _ = model.compress(resample(audio, HARNESS_RATE, model.sample_rate))
+        stream = Bitstream.from_bytes(data)
+        decoded = model.decompress(data)
+        return CodedAudio(resample(decoded, model.sample_rate, HARNESS_RATE), 8 * stream.payload_bytes, 8 * len(data))

@@ -1,0 +1,132 @@
+"""RD sweeps: codecs x operating points x files, in parallel processes, cached per job (resumable).
+
+Each job's result is a JSON file under ``CACHE/<codec>/<point>/<file-key>.json``; a rerun with the
+same arguments reads them back and computes nothing. Outputs: a tidy per-file CSV and an aggregate
+CSV (one row per codec and point; rates are total bits / total seconds).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ecc.audio import load_audio
+
+from .codecs import HARNESS_RATE, CodecUnavailable, get_codec
+from .metrics import evaluate
+
+
+@dataclass(frozen=True)
+class Job:
+    """One codec at one operating point on one file."""
+
+    codec: str
+    point: str
+    path: str
+    metrics: tuple[str, ...]
+    cache: str
+
+    @property
+    def cache_file(self) -> Path:
+        key = hashlib.sha1(os.path.abspath(self.path).encode()).hexdigest()[:16]
+        return Path(self.cache) / self.codec / self.point / f"{Path(self.path).stem}-{key}.json"
+
+
+def _cached(job: Job) -> dict | None:
+    if not job.cache_file.is_file():
+        return None
+    row = json.loads(job.cache_file.read_text())
+    if row.get("source_mtime") != os.path.getmtime(job.path) or not all(m in row for m in job.metrics):
+        return None
+    return row
+
+
+def run_job(job: Job) -> dict:
+    """Code and score one file (or read the cached result); never raises for a failing codec/metric."""
+    cached = _cached(job)
+    if cached is not None:
+        return cached
+    import torch
+
+    torch.set_num_threads(1)
+    audio = load_audio(job.path, HARNESS_RATE).samples
+    seconds = len(audio) / HARNESS_RATE
+    row = {"codec": job.codec, "point": job.point, "file": job.path, "seconds": seconds,
+           "source_mtime": os.path.getmtime(job.path), "error": ""}
+    try:
+        coded = get_codec(job.codec).code(audio, job.point)
+    except Exception as exc:  # recorded per file: NaN metrics and the reason
+        row.update({"payload_bits": math.nan, "file_bits": math.nan, "delay": math.nan,
+                    "error": f"{type(exc).__name__}: {exc}", **{m: math.nan for m in job.metrics}})
+    else:
+        scores = evaluate(audio, coded.audio, HARNESS_RATE, list(job.metrics))
+        row.update({"payload_bits": coded.payload_bits, "file_bits": coded.file_bits, "delay": scores.delay,
+                    **scores.values, "error": "; ".join(f"{k}: {v}" for k, v in scores.errors.items())})
+    job.cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = job.cache_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(row))
+    tmp.replace(job.cache_file)
+    return row
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    per_file: pd.DataFrame
+    aggregate: pd.DataFrame
+    skipped: dict[str, str]  # codec -> reason it could not run
+
+
+def plan(files: list[Path], codecs: list[str], metrics: list[str], cache: Path,
+         points: dict[str, list[str]] | None = None) -> tuple[list[Job], dict[str, str]]:
+    """The jobs to run, and the codecs skipped (unavailable here) with the reason."""
+    jobs, skipped = [], {}
+    for name in codecs:
+        codec = get_codec(name)
+        try:
+            codec.check()
+        except CodecUnavailable as exc:
+            skipped[name] = str(exc)
+            continue
+        chosen = (points or {}).get(name) or list(codec.points)
+        for point in chosen:
+            if point not in codec.points:
+                raise ValueError(f"{name}: unsupported operating point {point!r}; supported: {', '.join(codec.points)}")
+            jobs += [Job(name, point, str(f), tuple(metrics), str(cache)) for f in files]
+    return jobs, skipped
+
+
+def aggregate(per_file: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """One row per codec and point: kbps from summed bits and seconds, mean of each metric."""
+    ok = per_file[per_file["file_bits"].notna()]
+    groups = ok.groupby(["codec", "point"], sort=False)
+    table = groups.agg(files=("file", "count"), seconds=("seconds", "sum"), payload_bits=("payload_bits", "sum"),
+                       file_bits=("file_bits", "sum"), **{m: (m, "mean") for m in metrics},
+                       **{f"{m}_nan": (m, lambda s: int(s.isna().sum())) for m in metrics})
+    table["payload_kbps"] = table["payload_bits"] / table["seconds"] / 1000
+    table["file_kbps"] = table["file_bits"] / table["seconds"] / 1000
+    return table.reset_index()
+
+
+def sweep(files: list[Path], codecs: list[str], metrics: list[str], cache: Path, jobs: int = 2,
+          points: dict[str, list[str]] | None = None, progress: bool = True) -> SweepResult:
+    """Run (or resume) a sweep and return per-file and aggregate tables."""
+    todo, skipped = plan(files, codecs, metrics, cache, points)
+    rows = []
+    with ProcessPoolExecutor(max(1, jobs)) as pool:
+        for row in tqdm(pool.map(run_job, todo, chunksize=1), total=len(todo), desc="sweep", unit="job",
+                        disable=not progress):
+            rows.append(row)
+    per_file = pd.DataFrame(rows)
+    if per_file.empty:
+        per_file = pd.DataFrame(columns=["codec", "point", "file", "seconds", "payload_bits", "file_bits", *metrics])
+    per_file["payload_kbps"] = per_file["payload_bits"] / per_file["seconds"] / 1000
+    per_file["file_kbps"] = per_file["file_bits"] / per_file["seconds"] / 1000
+    return SweepResult(per_file, aggregate(per_file, metrics), skipped)
