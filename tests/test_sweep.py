@@ -1,0 +1,48 @@
+"""The sweep runner: parallel, cached, resumable; the bench/plot CLI end to end."""
+import pandas as pd
+import pytest
+
+from benchmarks.sweep import sweep
+from ecc.cli import main
+
+
+def test_sweep_is_resumable(tmp_path, sample_paths):
+    files = sample_paths[:2]
+    points = {"codec2": ["3200", "700C"], "opus": ["8k"]}
+    first = sweep(files, ["codec2", "opus", "evs"], ["pesq", "si_snr"], tmp_path, jobs=2, points=points, progress=False)
+    assert "evs" in first.skipped or "evs" in set(first.per_file["codec"])
+    cache_files = sorted(tmp_path.rglob("*.json"))
+    assert len(cache_files) == 6
+    stamps = [p.stat().st_mtime_ns for p in cache_files]
+    second = sweep(files, ["codec2", "opus", "evs"], ["pesq", "si_snr"], tmp_path, jobs=2, points=points, progress=False)
+    assert [p.stat().st_mtime_ns for p in sorted(tmp_path.rglob("*.json"))] == stamps  # nothing recomputed
+    pd.testing.assert_frame_equal(first.per_file, second.per_file)
+    agg = first.aggregate.set_index(["codec", "point"])
+    assert agg.loc[("codec2", "3200"), "payload_kbps"] == pytest.approx(3.2, rel=0.02)
+    assert agg.loc[("codec2", "3200"), "files"] == 2
+
+
+def test_sweep_rejects_bad_point(tmp_path, sample_paths):
+    with pytest.raises(ValueError, match="unsupported operating point"):
+        sweep(sample_paths[:1], ["codec2"], ["pesq"], tmp_path, points={"codec2": ["9999"]}, progress=False)
+
+
+def test_bench_and_plot_cli(tmp_path, sample_paths, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in sample_paths[:2]:
+        (data / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    args = ["bench", str(data), "--codecs", "opus,codec2", "--metrics", "pesq", "--points", "opus=6k,8k,12k",
+            "--points", "codec2=3200,1600,700C", "--out", str(out), "--jobs", "2"]
+    assert main(args) == 0
+    for name in ("per_file.csv", "aggregate.csv", "rd_pesq.png", "rd_pesq.csv", "bd_rate.csv", "README.md"):
+        assert (out / name).is_file(), name
+    bd = pd.read_csv(out / "bd_rate.csv")
+    assert bd.loc[0, "codec"] == "codec2" and "overlap" in bd.loc[0, "note"]  # no overlap: NaN + reason
+    (out / "rd_pesq.png").unlink()
+    assert main(["plot", str(out / "per_file.csv"), "--out", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "rd_pesq.png").is_file()
+    assert main(["bench", str(data), "--codecs", "nope"]) == 1
+    assert "unknown codec" in capsys.readouterr().err
+    assert main(["plot", str(tmp_path / "missing.csv")]) == 1
