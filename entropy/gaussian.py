@@ -8,7 +8,7 @@ import torch
 from scipy.special import ndtr, ndtri
 
 from .base import EntropyModel
-from .quantize import QuantizeMode, quantize, to_symbols
+from .quantize import QuantizeMode, quantize, residual_symbols, to_symbols
 from .range_coder import RangeDecoder, RangeEncoder
 from .tables import TableSet, quantize_pmf
 
@@ -59,9 +59,13 @@ class GaussianConditional(EntropyModel):
         y_hat = quantize(y, mode, means)
         return y_hat, self.likelihood(y_hat, scales, means)
 
-    def build_indexes(self, scales: torch.Tensor) -> torch.Tensor:
+    def scale_indexes(self, scales: np.ndarray) -> np.ndarray:
         """Table index (int64) of each scale: the smallest table scale >= it."""
-        return torch.bucketize(scales.double(), self.scale_table[:-1], right=False)
+        return np.searchsorted(self.scale_table[:-1].numpy(), scales, side="left")
+
+    def build_indexes(self, scales: torch.Tensor) -> torch.Tensor:
+        """:meth:`scale_indexes` for a tensor."""
+        return torch.from_numpy(self.scale_indexes(scales.detach().double().numpy()))
 
     @torch.no_grad()
     def build_tables(self) -> TableSet:
@@ -75,32 +79,54 @@ class GaussianConditional(EntropyModel):
             offsets.append(-half)
         return TableSet.from_tables(tables, np.array(offsets))
 
+    def encode_array(
+        self, encoder: RangeEncoder, y: np.ndarray, scales: np.ndarray, means: np.ndarray, skip: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Code ``y`` given decoder-side ``scales`` and ``means`` (float64 arrays of one shape).
+
+        ``skip`` (bool, same shape) marks symbols not coded at all; they decode to their mean.
+        Returns the dequantized ``y_hat`` (float64) the decoder will reconstruct.
+        """
+        symbols = residual_symbols(y - means)
+        if skip is not None:
+            symbols[skip] = 0
+            coded = ~skip
+            encoder.encode(symbols[coded], self.scale_indexes(scales[coded]), self.tables)
+        else:
+            encoder.encode(symbols, self.scale_indexes(scales), self.tables)
+        return symbols + means
+
+    def decode_array(
+        self, decoder: RangeDecoder, scales: np.ndarray, means: np.ndarray, skip: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Decode ``y_hat`` (float64, ``means``' shape) given the encoder's ``scales``, ``means`` and ``skip``."""
+        if skip is None:
+            return decoder.decode(self.scale_indexes(scales), self.tables) + means
+        symbols = np.zeros(means.shape, dtype=np.int64)
+        coded = ~skip
+        symbols[coded] = decoder.decode(self.scale_indexes(scales[coded]), self.tables)
+        return symbols + means
+
     def compress(
         self, encoder: RangeEncoder, y: torch.Tensor, scales: torch.Tensor, means: torch.Tensor,
         skip: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Code ``y`` given decoder-side ``scales`` and ``means`` (same shape).
-
-        ``skip`` (bool, same shape) marks symbols not coded at all; they decode to their mean.
-        Returns the dequantized ``y_hat`` the decoder will reconstruct.
-        """
-        symbols = to_symbols(y, means)
-        if skip is not None:
-            symbols = symbols.masked_fill(skip, 0)
-        coded = slice(None) if skip is None else ~skip
-        self.encode_symbols(encoder, symbols[coded], self.build_indexes(scales)[coded])
-        return symbols.to(means.dtype) + means
+        """Tensor version of :meth:`encode_array`; returns ``y_hat`` in ``means``' dtype."""
+        y_hat = self.encode_array(encoder, *_arrays(y, scales, means), None if skip is None else skip.numpy())
+        return torch.from_numpy(y_hat).to(means.dtype)
 
     def decompress(
         self, decoder: RangeDecoder, scales: torch.Tensor, means: torch.Tensor, skip: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Decode ``y_hat`` (``means``' shape) given the same ``scales``, ``means`` and ``skip`` as the encoder."""
-        symbols = torch.zeros(means.shape, dtype=torch.int64)
-        coded = torch.ones_like(symbols, dtype=torch.bool) if skip is None else ~skip
-        symbols[coded] = self.decode_symbols(decoder, self.build_indexes(scales)[coded]).long()
-        return symbols.to(means.dtype) + means
+        """Tensor version of :meth:`decode_array`."""
+        y_hat = self.decode_array(decoder, *_arrays(scales, means), None if skip is None else skip.numpy())
+        return torch.from_numpy(y_hat).to(means.dtype)
 
     def bits(self, y_hat: torch.Tensor, scales: torch.Tensor, means: torch.Tensor) -> np.ndarray:
         """Ideal code lengths in bits of quantized ``y_hat`` under the integer tables."""
         symbols = to_symbols(y_hat, means).numpy()
         return self.tables.bits(symbols, self.build_indexes(scales).numpy())
+
+
+def _arrays(*tensors: torch.Tensor) -> tuple[np.ndarray, ...]:
+    return tuple(t.detach().double().numpy() for t in tensors)

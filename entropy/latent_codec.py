@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import erf
 from torch import nn
 
 from .factorized import FactorizedPrior
 from .gaussian import GaussianConditional
-from .quantize import QuantizeMode, quantize, to_symbols
+from .quantize import QuantizeMode, quantize
 from .range_coder import RangeDecoder, RangeEncoder
 
 _GRID = 2.0**-12  # entropy parameters are snapped to multiples of this
@@ -43,6 +46,7 @@ class ECCLatentConfig:
     lrp: bool = True
     temporal: int = 2
     skip_scale: float | None = 0.2
+    lane_frames: int = 25  # coding only: frames per independently coded lane (see ECCLatentCodec._code)
 
     def __post_init__(self) -> None:
         if self.latent % self.slices:
@@ -60,10 +64,6 @@ class LatentOutput:
     @property
     def bits(self) -> torch.Tensor:
         return self.y_bits + self.z_bits
-
-
-def _snap(x: torch.Tensor) -> torch.Tensor:
-    return torch.round(x / _GRID) * _GRID
 
 
 def _pointwise_mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
@@ -184,48 +184,60 @@ class ECCLatentCodec(nn.Module):
         self.gaussian.update()
 
     # -- coding path -----------------------------------------------------------------------------
-    def _float64(self) -> "ECCLatentCodec":
-        """A float64 copy for the coding loop (a few ms; not cached, so never stale)."""
-        return copy.deepcopy(self).double().eval()
-
     @torch.no_grad()
-    def _code(
-        self, z_hat: torch.Tensor, frames: int,
-        code_slice: Callable[[int, int, torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor],
-    ) -> torch.Tensor:
-        """The frame loop shared by encoder and decoder; ``code_slice(t, i, mean, scale, skip)`` returns
-        the quantized slice ``[B, w, 1]`` (encoder: from ``y``; decoder: from the stream)."""
-        net = self._float64()
+    def _hyper_features_exact(self, z_hat: torch.Tensor, frames: int) -> np.ndarray:
+        """Hyper features ``[B, hidden, T]`` in float64 on one thread, snapped to the grid."""
+        synthesis = copy.deepcopy(self.hyper_synthesis).double()
         with _single_thread():
-            hyper = _snap(net._hyper_features(z_hat.double(), frames))
-            y_hat = torch.zeros(z_hat.shape[0], self.config.latent, frames, dtype=torch.float64)
-            w, k = self.slice_width, self.config.temporal
-            for t in range(frames):
-                h = hyper[..., t : t + 1]
-                extra = []
-                if net.temporal is not None:
-                    past = F.pad(y_hat[..., max(t - k, 0) : t], (k - min(t, k), 0))
-                    extra = [_snap(net.temporal(past))]
-                decoded: list[torch.Tensor] = []
-                for i in range(self.config.slices):
-                    mean, scale = net._slice_params(i, [h, *extra, *decoded])
-                    mean, scale = _snap(mean), _snap(scale)
-                    y_slice = code_slice(t, i, mean, scale, net._skip_mask(scale))
-                    if net.lrp is not None:
-                        y_slice = y_slice + _snap(net._refine(i, h, [*decoded, y_slice]))
-                    decoded.append(y_slice)
-                y_hat[..., t : t + 1] = torch.cat(decoded, dim=1)
-        return y_hat.float()
+            return _snap_np(synthesis(z_hat.double())[..., :frames].numpy())
+
+    def _lanes(self, x: np.ndarray) -> np.ndarray:
+        """``[B, D, T]`` -> ``[B * L, D, lane_frames]``: the frames cut into ``L`` lanes (zero padded)."""
+        lf = self.config.lane_frames
+        b, d, t = x.shape
+        lanes = -(-t // lf)
+        x = np.pad(x, ((0, 0), (0, 0), (0, lanes * lf - t)))
+        return x.reshape(b, d, lanes, lf).transpose(0, 2, 1, 3).reshape(b * lanes, d, lf)
+
+    def _code(self, z_hat: torch.Tensor, frames: int, code_slice: Callable[..., np.ndarray]) -> torch.Tensor:
+        """The frame loop shared by encoder and decoder.
+
+        The frames are cut into lanes of ``lane_frames`` that are coded side by side (the temporal
+        context starts afresh in each lane, as at the start of a training crop), so one step codes
+        one frame of every lane. ``code_slice(rows, t, i, mean, scale, skip)`` gets ``[R, w]`` float64
+        arrays for the lanes ``rows`` still running at step ``t`` and returns the quantized slice
+        (encoder: from ``y``; decoder: from the stream).
+        """
+        engine = _FrameEngine(self)
+        batch, k, lf = z_hat.shape[0], self.config.temporal, self.config.lane_frames
+        hyper = self._lanes(self._hyper_features_exact(z_hat, frames))
+        lanes = hyper.shape[0] // batch
+        lengths = np.tile(np.minimum(lf, frames - lf * np.arange(lanes)), batch)
+        y_hat = np.zeros((hyper.shape[0], self.config.latent, lf + k))  # k leading zero frames = empty past
+        for t in range(int(lengths.max(initial=0))):
+            rows = np.flatnonzero(lengths > t)
+            h = hyper[rows, :, t]
+            extra = [engine.temporal(y_hat[rows, :, t : t + k])] if k else []
+            decoded: list[np.ndarray] = []
+            for i in range(self.config.slices):
+                mean, scale = engine.slice_params(i, [h, *extra, *decoded])
+                skip = scale < self.config.skip_scale if self.config.skip_scale is not None else None
+                y_slice = code_slice(rows, t, i, mean, scale, skip)
+                if engine.lrp:
+                    y_slice = y_slice + engine.refine(i, [h, *decoded, y_slice])
+                decoded.append(y_slice)
+            y_hat[rows, :, t + k] = np.concatenate(decoded, axis=1)
+        out = y_hat[..., k:].reshape(batch, lanes, -1, lf).transpose(0, 2, 1, 3).reshape(batch, -1, lanes * lf)
+        return torch.from_numpy(out[..., :frames]).float()
 
     @torch.no_grad()
     def compress(self, encoder: RangeEncoder, y: torch.Tensor) -> torch.Tensor:
         """Code ``y`` ``[B, C, T]`` into ``encoder``; returns the ``y_hat`` the decoder will get."""
         z_hat = self.hyper_prior.compress(encoder, self._analyse(y))
-        y = y.double()
-        w = self.slice_width
+        y_lanes, w = self._lanes(y.double().numpy()), self.slice_width
 
-        def encode_slice(t: int, i: int, mean, scale, skip) -> torch.Tensor:
-            return self.gaussian.compress(encoder, y[:, i * w : (i + 1) * w, t : t + 1], scale, mean, skip)
+        def encode_slice(rows, t: int, i: int, mean, scale, skip) -> np.ndarray:
+            return self.gaussian.encode_array(encoder, y_lanes[rows, i * w : (i + 1) * w, t], scale, mean, skip)
 
         return self._code(z_hat, y.shape[-1], encode_slice)
 
@@ -235,24 +247,77 @@ class ECCLatentCodec(nn.Module):
         z_frames = -(-frames // self.config.hyper_stride)
         z_hat = self.hyper_prior.decompress(decoder, (batch, self.config.hyper, z_frames))
 
-        def decode_slice(t: int, i: int, mean, scale, skip) -> torch.Tensor:
-            return self.gaussian.decompress(decoder, scale, mean, skip)
+        def decode_slice(rows, t: int, i: int, mean, scale, skip) -> np.ndarray:
+            return self.gaussian.decode_array(decoder, scale, mean, skip)
 
         return self._code(z_hat, frames, decode_slice)
 
     @torch.no_grad()
-    def symbols(self, y: torch.Tensor) -> torch.Tensor:
-        """Integer symbols of ``y`` as coded (for tests and diagnostics): ``[B, C, T]`` int64, skipped = 0."""
-        out = torch.zeros(y.shape, dtype=torch.int64)
-        w, y64 = self.slice_width, y.double()
-        z_hat = self.hyper_prior.compress(RangeEncoder(), self._analyse(y))
+    def estimate_bits(self, y: torch.Tensor) -> float:
+        """Ideal code length (bits) of ``y`` as :meth:`compress` would code it: ``-log2`` of the
+        continuous model's likelihood of every coded symbol, under the decoder-side parameters."""
+        encoder = RangeEncoder()
+        z = self._analyse(y)
+        z_hat = self.hyper_prior.compress(encoder, z)
+        bits = float(-torch.log2(self.hyper_prior.likelihood(z_hat)).sum())
+        y_lanes, w = self._lanes(y.double().numpy()), self.slice_width
+        total = [bits]
 
-        def record(t: int, i: int, mean, scale, skip) -> torch.Tensor:
-            part = to_symbols(y64[:, i * w : (i + 1) * w, t : t + 1], mean)
-            if skip is not None:
-                part = part.masked_fill(skip, 0)
-            out[:, i * w : (i + 1) * w, t : t + 1] = part
-            return part.double() + mean
+        def measure(rows, t: int, i: int, mean, scale, skip) -> np.ndarray:
+            y_hat = self.gaussian.encode_array(RangeEncoder(), y_lanes[rows, i * w : (i + 1) * w, t], scale, mean, skip)
+            lik = self.gaussian.likelihood(*(torch.from_numpy(a) for a in (y_hat, scale, mean)))
+            coded = np.ones_like(mean, dtype=bool) if skip is None else ~skip
+            total[0] += float(-torch.log2(lik).numpy()[coded].sum())
+            return y_hat
 
-        self._code(z_hat, y.shape[-1], record)
-        return out
+        self._code(z_hat, y.shape[-1], measure)
+        return total[0]
+
+
+def _snap_np(x: np.ndarray) -> np.ndarray:
+    return np.round(x / _GRID) * _GRID
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+class _FrameEngine:
+    """The entropy-parameter networks of one frame, in float64 NumPy (no per-op torch overhead).
+
+    Mirrors the training-path modules exactly (pointwise convs as matrix products, exact GELU);
+    every output is snapped to the grid, so encoder and decoder agree bit for bit.
+    """
+
+    def __init__(self, codec: ECCLatentCodec) -> None:
+        self.params = [self._mlp(m) for m in codec.params]
+        self.lrp = [self._mlp(m) for m in codec.lrp] if codec.lrp is not None else None
+        if codec.temporal is not None:
+            weight = codec.temporal.weight.detach().double().numpy()  # [W, C, K]
+            self.temporal_weight = weight.reshape(weight.shape[0], -1).T
+            self.temporal_bias = codec.temporal.bias.detach().double().numpy()
+
+    @staticmethod
+    def _mlp(seq: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(m.weight.detach().double().numpy()[:, :, 0].T.copy(), m.bias.detach().double().numpy())
+                for m in seq if isinstance(m, nn.Conv1d)]
+
+    @staticmethod
+    def _run(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+        for j, (weight, bias) in enumerate(layers):
+            x = x @ weight + bias
+            if j < len(layers) - 1:
+                x = _gelu(x)
+        return x
+
+    def temporal(self, past: np.ndarray) -> np.ndarray:
+        """Context ``[B, W]`` from the last ``K`` decoded frames ``[B, C, K]``."""
+        return _snap_np(past.reshape(past.shape[0], -1) @ self.temporal_weight + self.temporal_bias)
+
+    def slice_params(self, i: int, context: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        out = self._run(self.params[i], np.concatenate(context, axis=1))
+        mean, raw = np.split(out, 2, axis=1)
+        return _snap_np(mean), _snap_np(np.logaddexp(0.0, raw) + 1e-3)
+
+    def refine(self, i: int, context: list[np.ndarray]) -> np.ndarray:
+        return _snap_np(0.5 * np.tanh(self._run(self.lrp[i], np.concatenate(context, axis=1))))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 
 QuantizeMode = Literal["noise", "ste", "round"]
@@ -26,9 +27,14 @@ def quantize(x: torch.Tensor, mode: QuantizeMode, offset: torch.Tensor | float =
     raise ValueError(f"unknown quantization mode {mode!r}")
 
 
-def to_symbols(x: torch.Tensor, offset: torch.Tensor | float = 0.0) -> torch.Tensor:
-    """Integer symbols ``round(x - offset)`` as int64, clamped to the int32 range; NaN raises."""
-    residual = (x - offset).double()
-    if torch.isnan(residual).any():
+def residual_symbols(residual: np.ndarray) -> np.ndarray:
+    """Integer symbols ``round(residual)`` (half to even) as int64, clamped to the int32 range; NaN raises."""
+    residual = np.asarray(residual, dtype=np.float64)
+    if np.isnan(residual).any():
         raise ValueError("cannot code NaN latents")
-    return torch.round(residual).clamp(-INT32_LIMIT, INT32_LIMIT).to(torch.int64)
+    return np.clip(np.round(residual), -INT32_LIMIT, INT32_LIMIT).astype(np.int64)
+
+
+def to_symbols(x: torch.Tensor, offset: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Integer symbols ``round(x - offset)`` as int64 (see :func:`residual_symbols`)."""
+    return torch.from_numpy(residual_symbols((x - offset).detach().double().numpy()))
