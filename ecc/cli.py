@@ -119,6 +119,26 @@ def cmd_models(args: argparse.Namespace) -> None:
         print(f"{e.name}\t{e.nominal_kbps:g} kbps\t{e.description}{default}")
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    from benchmarks.metrics import evaluate
+
+    from .audio import load_audio
+    from .zoo import load_model
+
+    model = load_model(args.model)
+    clip = Path(args.clip)
+    audio = load_audio(clip, model.sample_rate).samples
+    data, _ = model.compress(audio)
+    decoded = model.decompress(data)
+    seconds = len(audio) / model.sample_rate
+    scores = evaluate(audio, decoded, model.sample_rate, ["pesq"])
+    stream = Bitstream.from_bytes(data)
+    print(f"{clip.name}: {seconds:.2f} s of speech, model {args.model}")
+    print(f"  file    {len(data)} bytes = {len(data) * 8 / seconds / 1000:.3f} kbps "
+          f"(payload {stream.payload_bytes * 8 / seconds / 1000:.3f} kbps)")
+    print(f"  PESQ-WB {scores.values['pesq']:.2f}" + (f" ({scores.errors['pesq']})" if scores.errors else ""))
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     import json
 
@@ -183,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the zoo: name, nominal kbps, description")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("demo", help="encode+decode a bundled real clip; print bitrate and PESQ-WB")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL})")
+    p.add_argument("--clip", default=str(Path(__file__).resolve().parents[1] / "samples" / "en-confbridge-lock-no-join.flac"),
+                   help="speech file (default: a bundled Asterisk test-split clip)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train (or resume) an ECC model; resumes from OUT/last.pt")
     p.add_argument("--config", help="JSON TrainConfig (fields of ecc.train.TrainConfig; 'model' = ECCConfig)")
