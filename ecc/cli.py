@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import tempfile
@@ -60,25 +61,24 @@ def cmd_decode(args: argparse.Namespace) -> None:
     if fmt not in sf.available_formats():
         raise ValueError(f"cannot write audio format {fmt!r}; use .wav or .flac")
     chunks = model.decompress_chunks(stream)
+
+    def write(target) -> None:
+        with sf.SoundFile(target, "w", stream.sample_rate, 1, "PCM_16", format=fmt) as out:
+            for chunk in chunks:
+                out.write(chunk.clip(-1, 1))
+                bar.update(len(chunk) / stream.sample_rate)
+
     with _progress(stream.num_samples, stream.sample_rate, args.quiet, "decode") as bar:
         if args.output == "-":
-            import io
-
             buffer = io.BytesIO()
-            with sf.SoundFile(buffer, "w", stream.sample_rate, 1, "PCM_16", format="WAV") as out:
-                for chunk in chunks:
-                    out.write(chunk.clip(-1, 1))
-                    bar.update(len(chunk) / stream.sample_rate)
+            write(buffer)
             write_atomic("-", buffer.getvalue())
         else:
             target = Path(args.output)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent or ".")
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
             os.close(fd)
             try:
-                with sf.SoundFile(tmp, "w", stream.sample_rate, 1, "PCM_16", format=fmt) as out:
-                    for chunk in chunks:
-                        out.write(chunk.clip(-1, 1))
-                        bar.update(len(chunk) / stream.sample_rate)
+                write(tmp)
                 os.replace(tmp, target)
             finally:
                 Path(tmp).unlink(missing_ok=True)
