@@ -136,7 +136,8 @@ class ECCLatentCodec(nn.Module):
     def _refine(self, i: int, hyper: torch.Tensor, y_hat_upto: list[torch.Tensor]) -> torch.Tensor:
         return 0.5 * torch.tanh(self.lrp[i](torch.cat([hyper, *y_hat_upto], dim=1)))
 
-    def _skip_mask(self, scale: torch.Tensor) -> torch.Tensor | None:
+    def _skip_mask(self, scale):
+        """Entropy skip: where the (decoder-side) scale is below ``skip_scale``; tensor or array."""
         skip = self.config.skip_scale
         return None if skip is None else scale < skip
 
@@ -221,8 +222,7 @@ class ECCLatentCodec(nn.Module):
             decoded: list[np.ndarray] = []
             for i in range(self.config.slices):
                 mean, scale = engine.slice_params(i, [h, *extra, *decoded])
-                skip = scale < self.config.skip_scale if self.config.skip_scale is not None else None
-                y_slice = code_slice(rows, t, i, mean, scale, skip)
+                y_slice = code_slice(rows, t, i, mean, scale, self._skip_mask(scale))
                 if engine.lrp:
                     y_slice = y_slice + engine.refine(i, [h, *decoded, y_slice])
                 decoded.append(y_slice)
