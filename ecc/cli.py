@@ -162,7 +162,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     from .train import export
 
     _refuse_overwrite(args.output, args.force)
-    model = export(args.checkpoint, args.output, args.name)
+    model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description)
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (id {model.model_id()})", file=sys.stderr)
 
 
@@ -221,10 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-from", help="fine-tune from this checkpoint")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file")
+    p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")
     p.add_argument("checkpoint")
     p.add_argument("name", help="model name written into bitstreams")
-    p.add_argument("output", help="model file (.pt)")
+    p.add_argument("output", help="model file (.pt); its record goes to the same name with .json")
+    p.add_argument("--nominal-kbps", type=float, required=True, help="the model's rate, as listed by `ecc models`")
+    p.add_argument("--description", default="", help="one line for `ecc models`")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)
 

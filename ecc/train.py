@@ -137,12 +137,26 @@ def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: C
     tmp.replace(path)
 
 
-def export(checkpoint: str | Path, out: str | Path, name: str) -> ECCCodec:
-    """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode."""
+def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float, description: str = "") -> ECCCodec:
+    """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode.
+
+    Writes ``out`` (.pt) and beside it ``out`` with .json: nominal kbps, the training step, the
+    run's TrainConfig (data, lambda, steps, init) and the command that reproduces it.
+    """
+    checkpoint = Path(checkpoint)
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name)
     model.load_state_dict(ckpt["state"])
     model.eval()
     model.update()
     model.save(out, {"step": ckpt["step"]})
+    run_config = checkpoint.parent / "train_config.json"
+    train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
+    command = None
+    if train_config:
+        command = (f"ecc train --out {train_config['out']} --lmbda {train_config['lmbda']} --steps {ckpt['step']}"
+                   + (f" --init-from {train_config['init_from']}" if train_config.get("init_from") else ""))
+    record = {"nominal_kbps": nominal_kbps, "description": description, "weights": str(model.model_id()),
+              "step": ckpt["step"], "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
+    Path(out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return model
