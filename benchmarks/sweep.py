@@ -33,6 +33,7 @@ class Job:
     path: str
     metrics: tuple[str, ...]
     cache: str
+    version: str = ""  # the codec's version at this point; a cached result of another is recomputed
 
     @property
     def cache_file(self) -> Path:
@@ -44,7 +45,8 @@ def _cached(job: Job) -> dict | None:
     if not job.cache_file.is_file():
         return None
     row = json.loads(job.cache_file.read_text())
-    if row.get("source_mtime") != os.path.getmtime(job.path) or not all(m in row for m in job.metrics):
+    if (row.get("source_mtime") != os.path.getmtime(job.path) or row.get("version", "") != job.version
+            or not all(m in row for m in job.metrics)):
         return None
     return row
 
@@ -60,7 +62,7 @@ def run_job(job: Job) -> dict:
     audio = load_audio(job.path, HARNESS_RATE).samples
     seconds = len(audio) / HARNESS_RATE
     row = {"codec": job.codec, "point": job.point, "file": job.path, "seconds": seconds,
-           "source_mtime": os.path.getmtime(job.path), "error": ""}
+           "source_mtime": os.path.getmtime(job.path), "version": job.version, "error": ""}
     try:
         coded = get_codec(job.codec).code(audio, job.point)
     except Exception as exc:  # recorded per file: NaN metrics and the reason
@@ -99,7 +101,8 @@ def plan(files: list[Path], codecs: list[str], metrics: list[str], cache: Path,
         for point in chosen:
             if point not in codec.points:
                 raise ValueError(f"{name}: unsupported operating point {point!r}; supported: {', '.join(codec.points)}")
-            jobs += [Job(name, point, str(f), tuple(metrics), str(cache)) for f in files]
+            version = codec.version(point)
+            jobs += [Job(name, point, str(f), tuple(metrics), str(cache), version) for f in files]
     return jobs, skipped
 
 

@@ -46,3 +46,17 @@ def test_bench_and_plot_cli(tmp_path, sample_paths, capsys):
     assert main(["bench", str(data), "--codecs", "nope"]) == 1
     assert "unknown codec" in capsys.readouterr().err
     assert main(["plot", str(tmp_path / "missing.csv")]) == 1
+
+
+def test_new_codec_version_invalidates_cache(tmp_path, sample_paths, monkeypatch):
+    from benchmarks.codecs.codec2 import Codec2
+
+    points = {"codec2": ["3200"]}
+    sweep(sample_paths[:1], ["codec2"], ["si_snr"], tmp_path, jobs=1, points=points, progress=False)
+    (cached,) = tmp_path.rglob("*.json")
+    stamp = cached.stat().st_mtime_ns
+    sweep(sample_paths[:1], ["codec2"], ["si_snr"], tmp_path, jobs=1, points=points, progress=False)
+    assert cached.stat().st_mtime_ns == stamp
+    monkeypatch.setattr(Codec2, "version", lambda self, point: "retrained")
+    sweep(sample_paths[:1], ["codec2"], ["si_snr"], tmp_path, jobs=1, points=points, progress=False)
+    assert cached.stat().st_mtime_ns != stamp

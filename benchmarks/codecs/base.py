@@ -46,6 +46,10 @@ class Codec(ABC):
     def check(self) -> None:
         """Raise :class:`CodecUnavailable` with a clear message if the codec cannot run here."""
 
+    def version(self, point: str) -> str:
+        """What identifies the coder behind ``point`` (cached results of another version are stale)."""
+        return ""
+
     def code(self, audio: np.ndarray, point: str) -> CodedAudio:
         """Encode and decode mono float ``audio`` at :data:`HARNESS_RATE`, at operating point ``point``."""
         if point not in self.points:

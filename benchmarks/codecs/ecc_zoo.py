@@ -18,6 +18,11 @@ class ECCZoo(Codec):
 
         return {e.name: e.nominal_kbps for e in list_models()}
 
+    def version(self, point: str) -> str:
+        from ecc.zoo import load_model
+
+        return str(load_model(point).model_id())
+
     def _code(self, audio: np.ndarray, point: str) -> CodedAudio:
         from ecc.zoo import load_model
         from entropy.bitstream import Bitstream
