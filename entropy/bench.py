@@ -101,8 +101,10 @@ def _row(case: str, n: int, ideal: float, table: float, payload: bytes, enc_s: f
 def run(count: int, repeats: int, seed: int) -> list[BenchResult]:
     """All benchmark cases, ``count`` symbols each."""
     gen = torch.Generator().manual_seed(seed)
-    log_uniform = torch.exp(torch.empty(count, dtype=torch.float64).uniform_(np.log(0.1), np.log(50), generator=gen))
-    rows = [bench_gaussian("gaussian scales 0.1-50 (log-uniform)", log_uniform, seed, repeats)]
+    rows = []
+    for n in sorted({100_000, count}):  # 10^5 symbols: about 10 s of a codec's latents, as in the acceptance test
+        scales = torch.exp(torch.empty(n, dtype=torch.float64).uniform_(np.log(0.1), np.log(50), generator=gen))
+        rows.append(bench_gaussian("gaussian scales 0.1-50 (log-uniform)", scales, seed, repeats))
     for scale in (0.1, 1.0, 10.0, 50.0):
         rows.append(bench_gaussian(f"gaussian scale {scale:g}", torch.full((count,), scale, dtype=torch.float64), seed, repeats))
     rows.append(bench_categorical("categorical K=1024", 1024, count, seed, repeats))

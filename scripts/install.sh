@@ -18,7 +18,8 @@ if ((${#missing[@]})); then
 fi
 
 [ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
-# torch first and alone, so the pinned CPU wheel is used and nothing pulls another build
-.venv/bin/pip install -q torch==2.13.0
+# torch first and alone (its pin, from setup.cfg), so the CPU wheel on the machine is used and
+# nothing pulls another build
+.venv/bin/pip install -q "$(grep -Eo 'torch==[0-9.]+' setup.cfg)"
 .venv/bin/pip install -q -e ".[test]"
 echo "installed: $(.venv/bin/python -c 'import torch, constriction; print("torch", torch.__version__)')"
