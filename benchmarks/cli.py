@@ -95,8 +95,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(result.aggregate[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     (out / "README.md").write_text(
         f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files). Metrics: {', '.join(metrics)}"
-        f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration; payload kbps without"
-        f" container.\n\nSkipped: {result.skipped or 'none'}\n\n"
+        f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration over all files; payload kbps"
+        f" without container. Each metric is the mean over the files where it is valid for every codec and point"
+        f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv).\n\nSkipped: {result.skipped or 'none'}\n\n"
         + result.aggregate[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
     anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
     if args.anchor and anchor is None:
