@@ -55,12 +55,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_plot)
 
 
-def _report(table, metrics: list[str], out: Path, anchor: str | None) -> None:
+def _report(table, metrics: list[str], out: Path, anchor: str | None, data: str = "") -> None:
     """Plots for ``metrics`` and, with an ``anchor``, the BD-rate table, under ``out``."""
     from .bdrate import bd_rate_table
     from .plots import plot_all
 
-    plots = plot_all(table, metrics, out)
+    plots = plot_all(table, metrics, out, data=data)
     print(f"plots: {', '.join(str(p) for p in plots)}", file=sys.stderr)
     if anchor:
         hib = {m: METRICS[m].higher_is_better for m in metrics if m in METRICS}
@@ -102,7 +102,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
     if args.anchor and anchor is None:
         print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
-    _report(result.aggregate, metrics, out, anchor)
+    _report(result.aggregate, metrics, out, anchor, data=f"{args.data_dir} ({len(files)} files)")
 
 
 def cmd_plot(args: argparse.Namespace) -> None:

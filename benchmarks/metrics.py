@@ -153,19 +153,20 @@ class Metric:
     """A metric: its function, whether higher is better, and its unit."""
 
     fn: Callable[[np.ndarray, np.ndarray, int], float]
+    label: str
     higher_is_better: bool = True
     unit: str = ""
 
 
 METRICS: dict[str, Metric] = {
-    "pesq": Metric(pesq_wb, unit="MOS-LQO"),
-    "pesq_nb": Metric(pesq_nb, unit="MOS-LQO"),
-    "stoi": Metric(stoi),
-    "estoi": Metric(estoi),
-    "visqol": Metric(visqol, unit="MOS-LQO"),
-    "si_snr": Metric(si_snr, unit="dB"),
-    "mcd": Metric(mel_cepstral_distortion, higher_is_better=False, unit="dB"),
-    "lsd": Metric(log_spectral_distance, higher_is_better=False, unit="dB"),
+    "pesq": Metric(pesq_wb, "PESQ-WB", unit="MOS-LQO"),
+    "pesq_nb": Metric(pesq_nb, "PESQ-NB", unit="MOS-LQO"),
+    "stoi": Metric(stoi, "STOI"),
+    "estoi": Metric(estoi, "ESTOI"),
+    "visqol": Metric(visqol, "ViSQOL (speech, lattice)", unit="MOS-LQO"),
+    "si_snr": Metric(si_snr, "SI-SNR", unit="dB"),
+    "mcd": Metric(mel_cepstral_distortion, "mel-cepstral distortion", higher_is_better=False, unit="dB"),
+    "lsd": Metric(log_spectral_distance, "log-spectral distance", higher_is_better=False, unit="dB"),
 }
 
 

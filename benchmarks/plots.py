@@ -27,11 +27,12 @@ def plot_rd(aggregate: pd.DataFrame, metric: str, out: Path, rate: str = "file_k
         points.append(group[["codec", "point", rate, metric]])
     ax.set_xscale("log")
     ax.set_xlabel(f"bitrate ({rate.replace('_kbps', '')}, kbps, log scale)")
+    label = METRICS[metric].label if metric in METRICS else metric
     unit = METRICS[metric].unit if metric in METRICS else ""
-    ax.set_ylabel(f"{metric} ({unit})" if unit else metric)
+    ax.set_ylabel(f"{label} ({unit})" if unit else label)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(title or f"{metric} vs bitrate")
+    ax.set_title(title or f"{label} vs bitrate")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
@@ -39,6 +40,11 @@ def plot_rd(aggregate: pd.DataFrame, metric: str, out: Path, rate: str = "file_k
     return out
 
 
-def plot_all(aggregate: pd.DataFrame, metrics: list[str], out_dir: Path, prefix: str = "rd", title: str = "") -> list[Path]:
-    """One plot per metric, ``out_dir/{prefix}_{metric}.png``."""
-    return [plot_rd(aggregate, m, Path(out_dir) / f"{prefix}_{m}", title=f"{title} {m}".strip()) for m in metrics]
+def plot_all(aggregate: pd.DataFrame, metrics: list[str], out_dir: Path, prefix: str = "rd", data: str = "") -> list[Path]:
+    """One plot per metric, ``out_dir/{prefix}_{metric}.png``; ``data`` names the test set in the titles."""
+    paths = []
+    for m in metrics:
+        label = METRICS[m].label if m in METRICS else m
+        title = f"{label} vs bitrate" + (f" — {data}" if data else "")
+        paths.append(plot_rd(aggregate, m, Path(out_dir) / f"{prefix}_{m}", title=title))
+    return paths
