@@ -43,28 +43,41 @@ def to_mono_rate(data: np.ndarray, rate: int, target_rate: int | None) -> np.nda
     return data
 
 
+def _open(path: str | os.PathLike) -> sf.SoundFile:
+    """Open ``path`` (``-``: stdin, read whole) for reading; :class:`AudioError` if missing, not
+    audio, or empty."""
+    source = io.BytesIO(sys.stdin.buffer.read()) if str(path) == "-" else Path(path)
+    if isinstance(source, Path) and not source.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        handle = sf.SoundFile(source)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
+    if handle.frames == 0:
+        handle.close()
+        raise AudioError(f"{path}: audio file holds no samples")
+    return handle
+
+
+def _notify_conversion(path: str | os.PathLike, handle: sf.SoundFile, sample_rate: int | None) -> None:
+    """Print on stderr how ``handle``'s audio will be downmixed or resampled, if at all."""
+    changes = [f"downmixed {handle.channels} channels to mono"] if handle.channels > 1 else []
+    if sample_rate and handle.samplerate != sample_rate:
+        changes.append(f"resampled {handle.samplerate} Hz -> {sample_rate} Hz")
+    if changes:
+        print(f"note: {path}: " + ", ".join(changes), file=sys.stderr)
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000, notify: bool = False) -> Audio:
     """Read ``path`` (``-`` for stdin) as mono float32 at ``sample_rate`` (``None``: keep the file's).
 
     With ``notify``, prints a notice on stderr when the file is resampled or downmixed.
     Raises :class:`AudioError` for a missing or non-audio file.
     """
-    source = sys.stdin.buffer if str(path) == "-" else Path(path)
-    if isinstance(source, Path) and not source.is_file():
-        raise AudioError(f"{path}: no such file")
-    try:
-        data, rate = sf.read(source, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: audio file holds no samples")
-    if notify and (data.shape[1] > 1 or (sample_rate and rate != sample_rate)):
-        changes = []
-        if data.shape[1] > 1:
-            changes.append(f"downmixed {data.shape[1]} channels to mono")
-        if sample_rate and rate != sample_rate:
-            changes.append(f"resampled {rate} Hz -> {sample_rate} Hz")
-        print(f"note: {path}: " + ", ".join(changes), file=sys.stderr)
+    with _open(path) as handle:
+        if notify:
+            _notify_conversion(path, handle, sample_rate)
+        data, rate = handle.read(dtype="float32", always_2d=True), handle.samplerate
     return Audio(to_mono_rate(data, rate, sample_rate), sample_rate or rate)
 
 
@@ -77,21 +90,9 @@ def read_blocks(
 
     Raises :class:`AudioError` for a missing or non-audio file (before yielding anything).
     """
-    source = io.BytesIO(sys.stdin.buffer.read()) if str(path) == "-" else Path(path)
-    if isinstance(source, Path) and not source.is_file():
-        raise AudioError(f"{path}: no such file")
-    try:
-        handle = sf.SoundFile(source)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
-    if handle.frames == 0:
-        handle.close()
-        raise AudioError(f"{path}: audio file holds no samples")
-    if notify and (handle.channels > 1 or handle.samplerate != sample_rate):
-        changes = [f"downmixed {handle.channels} channels to mono"] if handle.channels > 1 else []
-        if handle.samplerate != sample_rate:
-            changes.append(f"resampled {handle.samplerate} Hz -> {sample_rate} Hz")
-        print(f"note: {path}: " + ", ".join(changes), file=sys.stderr)
+    handle = _open(path)
+    if notify:
+        _notify_conversion(path, handle, sample_rate)
     expected = round(handle.frames * sample_rate / handle.samplerate)
     return _blocks(handle, sample_rate, block), expected
 

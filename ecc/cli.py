@@ -26,6 +26,15 @@ def _progress(total_samples: int | None, rate: int, quiet: bool, desc: str) -> t
                 bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
 
 
+def _read_input(path: str) -> bytes:
+    """The bytes of ``path``, or of stdin for ``-``."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return Path(path).read_bytes()
+
+
 def _refuse_overwrite(path: str, force: bool) -> None:
     if path != "-" and Path(path).exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite")
@@ -51,9 +60,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
     from .zoo import load_model
 
     _refuse_overwrite(args.output, args.force)
-    if args.input != "-" and not Path(args.input).is_file():
-        raise FileNotFoundError(f"{args.input}: no such file")
-    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    data = _read_input(args.input)
     stream = Bitstream.from_bytes(data)
     model = load_model(stream.model.name)
     stream = model.open_bitstream(data)
@@ -90,9 +97,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
 def cmd_info(args: argparse.Namespace) -> None:
     from .zoo import UnknownModelError, load_model
 
-    if args.input != "-" and not Path(args.input).is_file():
-        raise FileNotFoundError(f"{args.input}: no such file")
-    data = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    data = _read_input(args.input)
     stream = Bitstream.from_bytes(data)
     seconds = stream.num_samples / stream.sample_rate
     try:
