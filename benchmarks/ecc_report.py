@@ -31,12 +31,7 @@ def rate_check(name: str, files: list[Path]) -> dict:
         seconds += len(audio) / model.sample_rate
         file_bits += 8 * len(data)
         payload_bits += 8 * stream.payload_bytes
-        step = model.chunk_samples
-        for start in range(0, len(audio), step):
-            chunk = audio[start : start + step]
-            wav = torch.from_numpy(np.pad(chunk, (0, model._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
-            with torch.no_grad():
-                estimate += model.latent.estimate_bits(model.encoder(model.stft.analysis(wav)))
+        estimate += model.estimate_bits(audio)
     return {"model": name, "dev_files": len(files), "dev_seconds": round(seconds, 1),
             "file_kbps": file_bits / seconds / 1000, "payload_kbps": payload_bits / seconds / 1000,
             "estimated_kbps": estimate / seconds / 1000, "file_over_estimate": file_bits / estimate,

@@ -125,6 +125,25 @@ class ECCCodec(nn.Module):
         spec_hat = self.decoder(y_hat)[..., : padded // self.config.stft.hop + 1]
         return self.stft.synthesis(spec_hat, padded)[0, :samples].numpy()
 
+    def _analyse_chunk(self, chunk: np.ndarray) -> torch.Tensor:
+        """Latent ``[1, C, T']`` of one chunk of samples (zero-padded to one STFT window if shorter)."""
+        wav = torch.from_numpy(np.pad(chunk, (0, self._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
+        return self.encoder(self.stft.analysis(wav))
+
+    def _split(self, samples: np.ndarray) -> Iterator[np.ndarray]:
+        """Mono float32 ``samples`` ``[N]`` cut into coding chunks."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
+        step = self.chunk_samples
+        return (samples[i : i + step] for i in range(0, len(samples), step))
+
+    @torch.no_grad()
+    def estimate_bits(self, samples: np.ndarray) -> float:
+        """The model's ideal code length (bits) of ``samples`` ``[N]``, chunked as :meth:`compress` codes
+        them, without container or range-coder overhead."""
+        return sum(self.latent.estimate_bits(self._analyse_chunk(chunk)) for chunk in self._split(samples))
+
     @torch.no_grad()
     def compress_chunks(
         self, chunks: Iterable[np.ndarray], reconstruct: bool = False, progress: Callable[[int], object] | None = None
@@ -142,9 +161,8 @@ class ECCCodec(nn.Module):
                 raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
             if total % self.chunk_samples or len(chunk) > self.chunk_samples:
                 raise ValueError(f"chunks must hold {self.chunk_samples} samples, but the last")
-            wav = torch.from_numpy(np.pad(chunk, (0, self._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
             encoder = RangeEncoder()
-            y_hat = self.latent.compress(encoder, self.encoder(self.stft.analysis(wav)))
+            y_hat = self.latent.compress(encoder, self._analyse_chunk(chunk))
             sections.append(encoder.finish())
             if reconstruct:
                 recon.append(self._synthesize(y_hat, len(chunk)))
@@ -157,11 +175,7 @@ class ECCCodec(nn.Module):
 
     def compress(self, samples: np.ndarray) -> tuple[bytes, np.ndarray]:
         """Code mono float audio ``[N]``; returns the container bytes and the reconstruction ``[N]``."""
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.ndim != 1:
-            raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
-        step = self.chunk_samples
-        return self.compress_chunks((samples[i : i + step] for i in range(0, len(samples), step)), reconstruct=True)
+        return self.compress_chunks(self._split(samples), reconstruct=True)
 
     def open_bitstream(self, data: bytes) -> Bitstream:
         """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""

@@ -6,7 +6,6 @@ Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written 
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, field

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import HARNESS_RATE, Codec, CodecUnavailable, CodedAudio, from_pcm16, run, to_pcm16
+from .base import Codec, CodecUnavailable, CodedAudio, from_pcm16, run, to_pcm16
 
 _RATES_KBPS = (7.2, 8.0, 9.6, 13.2, 16.4, 24.4)
 _G192_SYNC = (0x6B21, 0x6B20)
