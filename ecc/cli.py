@@ -154,6 +154,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.config:
         raw = json.loads(Path(args.config).read_text())
         model = ECCConfig.from_dict(raw.pop("model", {}))
+        if "reinit" in raw:
+            raw["reinit"] = tuple(raw["reinit"])
         config = TrainConfig(**raw, model=model)
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
                                    ("lmbda", args.lmbda), ("init_from", args.init_from),

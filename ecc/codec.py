@@ -16,6 +16,7 @@ from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig
 from entropy.range_coder import RangeDecoder, RangeEncoder
 
 from .transforms.conv import ConvDecoder, ConvEncoder, ConvTransformConfig
+from .transforms.source import HarmonicHead, HarmonicSourceConfig, PitchClasses, harmonic_source, yin_pitch
 from .transforms.stft import CompressedSTFT, STFTConfig
 
 
@@ -26,6 +27,7 @@ class ECCConfig:
     stft: STFTConfig = field(default_factory=STFTConfig)
     transform: ConvTransformConfig = field(default_factory=ConvTransformConfig)
     latent: ECCLatentConfig = field(default_factory=ECCLatentConfig)
+    source: HarmonicSourceConfig = field(default_factory=HarmonicSourceConfig)
     chunk_seconds: float = 20.0  # coding works on independent chunks of this length (bounded memory)
 
     @classmethod
@@ -35,7 +37,8 @@ class ECCConfig:
             transform["strides"] = tuple(transform["strides"])
         return cls(
             STFTConfig(**d.get("stft", {})), ConvTransformConfig(**transform),
-            ECCLatentConfig(**d.get("latent", {})), d.get("chunk_seconds", 20.0),
+            ECCLatentConfig(**d.get("latent", {})), HarmonicSourceConfig(**d.get("source", {})),
+            d.get("chunk_seconds", 20.0),
         )
 
     def to_dict(self) -> dict:
@@ -52,12 +55,15 @@ class ECCConfig:
 
 @dataclass
 class CodecOutput:
-    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]``."""
+    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]``; with a harmonic
+    source, the decoder's pitch logits ``[B, classes + 1, T]`` and the input's YIN pitch ``[B, T]`` (Hz)."""
 
     wav_hat: torch.Tensor
     bits: torch.Tensor
     y_bits: torch.Tensor
     z_bits: torch.Tensor
+    pitch_logits: torch.Tensor | None = None
+    pitch: torch.Tensor | None = None
 
 
 class ECCCodec(nn.Module):
@@ -71,16 +77,43 @@ class ECCCodec(nn.Module):
         self.encoder = ConvEncoder(config.transform)
         self.decoder = ConvDecoder(config.transform)
         self.latent = ECCLatentCodec(config.latent)
+        self.harmonic = (HarmonicHead(config.transform.hidden, config.stft.bins, config.source)
+                         if config.source.enabled else None)
+        self.pitch_classes = PitchClasses(config.source)
 
     @property
     def sample_rate(self) -> int:
         return self.config.stft.sample_rate
 
     def forward(self, wav: torch.Tensor, mode: str = "ste") -> CodecOutput:
+        """In training mode the harmonic source follows the input's YIN pitch (teacher forcing);
+        in eval mode, the decoder's own pitch, as in coding."""
         spec = self.stft.analysis(wav)
         out = self.latent(self.encoder(spec), mode)
-        spec_hat = self.decoder(out.y_hat)[..., : spec.shape[-1]]
-        return CodecOutput(self.stft.synthesis(spec_hat, wav.shape[-1]), out.bits, out.y_bits, out.z_bits)
+        pitch = None
+        if self.harmonic is not None:
+            pitch = yin_pitch(wav, self.config.stft.hop, self.sample_rate, self.config.source)
+        wav_hat, logits = self._decode(out.y_hat, spec.shape[-1], wav.shape[-1], pitch if self.training else None)
+        return CodecOutput(wav_hat, out.bits, out.y_bits, out.z_bits, logits, pitch)
+
+    def _decode(self, y_hat: torch.Tensor, frames: int, length: int,
+                pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latent ``[B, C, T']`` -> waveform ``[B, length]`` (and pitch logits with a harmonic source).
+
+        The spectrum is the decoder's own complex output plus, with a harmonic source, per-bin gains
+        times the spectrum of a harmonic pulse train at ``pitch`` (Hz ``[B, frames]``; default: the
+        pitch the decoder predicts)."""
+        features = self.decoder.features(y_hat)[..., :frames]
+        spec = self.stft.decompress(self.decoder.output(features))
+        if self.harmonic is None:
+            return self.stft.istft(spec, length), None
+        gains, logits = self.harmonic(features)
+        if pitch is None:
+            pitch, voicing = self.pitch_classes.decode(logits)
+        else:
+            voicing = (pitch > 0).to(spec.real.dtype)
+        source = harmonic_source(pitch, voicing, self.config.stft.hop, self.sample_rate, length)
+        return self.stft.istft(spec + gains * self.stft.stft(source), length), logits
 
     def aux_loss(self) -> torch.Tensor:
         return self.latent.aux_loss()
@@ -122,8 +155,8 @@ class ECCCodec(nn.Module):
 
     def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
         padded = self._padded(samples)
-        spec_hat = self.decoder(y_hat)[..., : padded // self.config.stft.hop + 1]
-        return self.stft.synthesis(spec_hat, padded)[0, :samples].numpy()
+        wav, _ = self._decode(y_hat, padded // self.config.stft.hop + 1, padded)
+        return wav[0, :samples].numpy()
 
     def _analyse_chunk(self, chunk: np.ndarray) -> torch.Tensor:
         """Latent ``[1, C, T']`` of one chunk of samples (zero-padded to one STFT window if shorter)."""

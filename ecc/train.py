@@ -33,8 +33,11 @@ class TrainConfig:
     crop_seconds: float = 1.0
     lr: float = 5e-4
     lmbda: float = 0.05
+    pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     seed: int = 0
     init_from: str | None = None  # fine-tune from this checkpoint (weights only)
+    reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
+    latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
     checkpoint_every: int = 250
     model: ECCConfig = field(default_factory=ECCConfig)
 
@@ -88,8 +91,10 @@ def train(config: TrainConfig) -> Path:
         sampler.rng = np.random.default_rng(ckpt["sampler_seed"])
         print(f"resumed {last} at step {step}")
     elif config.init_from:
-        model.load_state_dict(ECCCodec.load(config.init_from).state_dict(), strict=False)
-        print(f"initialized from {config.init_from}")
+        kept = load_matching(model, ECCCodec.load(config.init_from).state_dict(), config.reinit)
+        print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
+        if config.latent_gain != 1.0:
+            scale_latent(model, config.latent_gain)
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate)
     model.train()
@@ -102,6 +107,10 @@ def train(config: TrainConfig) -> Path:
         losses = criterion(result.wav_hat, wav)
         kbps = result.bits.mean() / config.crop_seconds / 1000
         loss = losses["stft"] + losses["mel"] + config.lmbda * kbps
+        if result.pitch_logits is not None:
+            pitch_targets = model.pitch_classes.targets(result.pitch)
+            losses["pitch"] = -(pitch_targets * torch.log_softmax(result.pitch_logits, dim=1)).sum(1).mean()
+            loss = loss + config.pitch_weight * losses["pitch"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
@@ -113,14 +122,46 @@ def train(config: TrainConfig) -> Path:
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", mel=f"{losses['mel'].item():.3f}", kbps=f"{kbps.item():.2f}")
         if step % 50 == 0:
-            log.write(json.dumps({"step": step, "loss": loss.item(), "stft": losses["stft"].item(),
-                                  "mel": losses["mel"].item(), "kbps_noisy": kbps.item(),
+            log.write(json.dumps({"step": step, "loss": loss.item(), **{k: v.item() for k, v in losses.items()},
+                                  "kbps_noisy": kbps.item(),
                                   "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
         if step % config.checkpoint_every == 0 or step == config.steps:
             _checkpoint(model, optimizer, aux_optimizer, step, sampler, last)
     bar.close()
     return last
+
+
+def load_matching(model: torch.nn.Module, state: dict[str, torch.Tensor], reinit: tuple[str, ...] = ()) -> list[str]:
+    """Copy the tensors of ``state`` whose name and shape match ``model``'s, except names starting
+    with a ``reinit`` prefix; returns the names of the model's tensors left as initialized."""
+    own = model.state_dict()
+    taken = {k: v for k, v in state.items()
+             if k in own and own[k].shape == v.shape and not k.startswith(tuple(reinit))}
+    model.load_state_dict(taken, strict=False)
+    return sorted(k for k in own if k not in taken)
+
+
+@torch.no_grad()
+def scale_latent(model: ECCCodec, gain: float) -> None:
+    """Multiply the latent ``y`` by ``gain`` and undo it wherever ``y`` or ``y_hat`` is read.
+
+    Quantization then runs on a ``gain`` times finer grid: the same model, more rate. The encoder's
+    output conv, the decoder's and hyper-encoder's input convs, the temporal context and the
+    predicted means are rescaled exactly; the predicted scales and LRP are left to the fine-tune.
+    """
+    model.encoder.net[-1].weight.mul_(gain)
+    model.encoder.net[-1].bias.mul_(gain)
+    model.decoder.net[0].weight.div_(gain)
+    latent = model.latent
+    latent.hyper_analysis[0].weight.div_(gain)
+    if latent.temporal is not None:
+        latent.temporal.weight.div_(gain)
+    width, first = latent.slice_width, latent.config.hidden + (latent.temporal.out_channels if latent.temporal else 0)
+    for params in latent.params:
+        params[0].weight[:, first:].div_(gain)  # previously decoded slices
+        params[-1].weight[:width].mul_(gain)  # means
+        params[-1].bias[:width].mul_(gain)
 
 
 def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path) -> None:

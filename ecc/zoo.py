@@ -1,12 +1,15 @@
 """Model zoo: named, trained ECC checkpoints shipped in ``ecc/zoo/``.
 
 Each model is ``NAME.pt`` (config, weights, coding tables) with ``NAME.json`` beside it: nominal
-kbps, the data, steps and command that produced it, and measured figures.
+kbps, the data, steps and command that produced it, and measured figures. Folders listed in the
+environment variable ``ECC_ZOO_PATH`` (separated like ``PATH``) are searched too, after the shipped
+zoo, so models exported with ``ecc export`` can be used by name.
 """
 from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,19 +31,25 @@ class ZooEntry:
     nominal_kbps: float
     description: str
     record: dict
+    checkpoint: Path
 
-    @property
-    def checkpoint(self) -> Path:
-        return ZOO_DIR / f"{self.name}.pt"
+
+def zoo_dirs() -> list[Path]:
+    """The shipped zoo, then the folders in ``ECC_ZOO_PATH``."""
+    extra = [Path(p) for p in os.environ.get("ECC_ZOO_PATH", "").split(os.pathsep) if p]
+    return [ZOO_DIR, *extra]
 
 
 def list_models() -> list[ZooEntry]:
-    """All zoo models, lowest rate first."""
-    entries = []
-    for path in ZOO_DIR.glob("*.json"):
-        record = json.loads(path.read_text())
-        entries.append(ZooEntry(path.stem, float(record["nominal_kbps"]), record.get("description", ""), record))
-    return sorted(entries, key=lambda e: e.nominal_kbps)
+    """All zoo models, lowest rate first; a name found in two folders is taken from the first."""
+    entries: dict[str, ZooEntry] = {}
+    for folder in zoo_dirs():
+        for path in sorted(folder.glob("*.json")):
+            record = json.loads(path.read_text())
+            if path.stem not in entries:
+                entries[path.stem] = ZooEntry(path.stem, float(record["nominal_kbps"]), record.get("description", ""),
+                                              record, path.with_suffix(".pt"))
+    return sorted(entries.values(), key=lambda e: e.nominal_kbps)
 
 
 def entry(name: str) -> ZooEntry:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ecc.codec import ECCCodec, ECCConfig
-from ecc.train import TrainConfig, export, train
+from ecc.train import TrainConfig, export, load_matching, scale_latent, train
 from ecc.transforms.conv import ConvTransformConfig
 from entropy.latent_codec import ECCLatentConfig
 
@@ -42,3 +42,28 @@ def test_training_is_deterministic(tmp_path, sample_paths):
         runs.append(torch.load(train(config), weights_only=False)["state"])
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key
+
+
+def test_load_matching_skips_other_shapes_and_reinit_prefixes():
+    source = ECCCodec(TINY)
+    target = ECCCodec(replace(TINY, latent=replace(TINY.latent, temporal=0)))
+    fresh = load_matching(target, source.state_dict(), reinit=("latent.lrp",))
+    assert any(k.startswith("latent.params.0.") for k in fresh)  # input width differs without temporal context
+    assert any(k.startswith("latent.lrp.") for k in fresh)
+    assert not any(k.startswith("encoder.") for k in fresh)
+    assert torch.equal(target.encoder.net[0].weight, source.encoder.net[0].weight)
+
+
+def test_scale_latent_keeps_the_transform_and_rescales_the_latent():
+    torch.manual_seed(0)
+    model = ECCCodec(TINY).eval()
+    spec = model.stft.analysis(torch.randn(1, 8000) * 0.1)
+    with torch.no_grad():
+        y = model.encoder(spec)
+        out = model.decoder(y)
+        z = model.latent._analyse(y)
+        scale_latent(model, 4.0)
+        y4 = model.encoder(spec)
+        torch.testing.assert_close(y4, 4 * y)
+        torch.testing.assert_close(model.decoder(y4), out)
+        torch.testing.assert_close(model.latent._analyse(y4), z)

@@ -95,5 +95,12 @@ class ConvDecoder(nn.Module):
         layers += [nn.GELU(), CausalConv1d(h, config.in_channels, 3)]
         self.net = nn.Sequential(*layers)
 
+    def features(self, y: torch.Tensor) -> torch.Tensor:
+        """Last hidden features ``[B, hidden, T' * downsample]`` (before the output conv)."""
+        return self.net[:-1](y)
+
+    def output(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net[-1](features)
+
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return self.net(y)
+        return self.output(self.features(y))

@@ -33,17 +33,28 @@ class CompressedSTFT(nn.Module):
         self.config = config
         self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
 
-    def analysis(self, wav: torch.Tensor) -> torch.Tensor:
+    def stft(self, wav: torch.Tensor) -> torch.Tensor:
+        """``[B, N]`` -> complex spectrum ``[B, F, T]``."""
         c = self.config
-        spec = torch.stft(wav, c.n_fft, c.hop, window=self.window, return_complex=True)
-        mag = spec.abs().clamp_min(1e-8)
-        spec = spec * (mag ** (c.power - 1))
+        return torch.stft(wav, c.n_fft, c.hop, window=self.window, return_complex=True)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Complex spectrum ``[B, F, T]`` -> ``[B, length]``."""
+        c = self.config
+        return torch.istft(spec, c.n_fft, c.hop, window=self.window, length=length)
+
+    def compress(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex ``[B, F, T]`` -> compressed, folded ``[B, 2F, T]``."""
+        spec = spec * (spec.abs().clamp_min(1e-8) ** (self.config.power - 1))
         return torch.cat([spec.real, spec.imag], dim=1)
 
+    def decompress(self, features: torch.Tensor) -> torch.Tensor:
+        """Compressed, folded ``[B, 2F, T]`` -> complex ``[B, F, T]``."""
+        spec = torch.complex(*features.chunk(2, dim=1))
+        return spec * (spec.abs().clamp_min(1e-8) ** (1 / self.config.power - 1))
+
+    def analysis(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.compress(self.stft(wav))
+
     def synthesis(self, features: torch.Tensor, length: int) -> torch.Tensor:
-        c = self.config
-        real, imag = features.chunk(2, dim=1)
-        spec = torch.complex(real, imag)
-        mag = spec.abs().clamp_min(1e-8)
-        spec = spec * (mag ** (1 / c.power - 1))
-        return torch.istft(spec, c.n_fft, c.hop, window=self.window, length=length)
+        return self.istft(self.decompress(features), length)
