@@ -45,6 +45,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="rd_curves/bench", help="output folder (default rd_curves/bench)")
     p.add_argument("--cache", default=None, help="job cache folder (default OUT/cache)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N files (sorted)")
+    p.add_argument("--update", action="store_true",
+                   help="keep the other codecs' rows of an existing OUT/per_file.csv (re-run only these codecs)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("plot", help="RD plots (and BD-rate) from a results CSV written by `ecc bench`")
@@ -72,6 +74,23 @@ def _report(table, metrics: list[str], out: Path, anchor: str | None, data: str 
         print(bd.to_string(index=False), file=sys.stderr)
 
 
+def _merge_previous(result, previous: Path, codecs: list[str], metrics: list[str]):
+    """``result`` plus the rows of ``previous`` (a per_file.csv) for codecs not in ``codecs``."""
+    import pandas as pd
+
+    from .sweep import SweepResult, aggregate
+
+    old = pd.read_csv(previous, dtype={"error": str})
+    old["error"] = old["error"].fillna("")
+    kept = old[~old["codec"].isin(codecs)]
+    missing = [m for m in metrics if m not in kept.columns]
+    if missing and len(kept):
+        raise ValueError(f"{previous} lacks metrics {', '.join(missing)}; run all codecs without --update")
+    print(f"kept {len(kept)} rows of {', '.join(sorted(set(kept['codec'])))} from {previous}", file=sys.stderr)
+    per_file = pd.concat([kept, result.per_file], ignore_index=True)
+    return SweepResult(per_file, aggregate(per_file, metrics), result.skipped)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .datasets import audio_files
     from .sweep import sweep
@@ -86,6 +105,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points))
     for codec, reason in result.skipped.items():
         print(f"skipped {codec}: {reason}", file=sys.stderr)
+    if args.update and (out / "per_file.csv").is_file():
+        result = _merge_previous(result, out / "per_file.csv", codecs, metrics)
     result.per_file.to_csv(out / "per_file.csv", index=False)
     result.aggregate.to_csv(out / "aggregate.csv", index=False)
     failures = result.per_file[result.per_file["error"].astype(str) != ""]

@@ -43,6 +43,9 @@ def test_bench_and_plot_cli(tmp_path, sample_paths, capsys):
     (out / "rd_pesq.png").unlink()
     assert main(["plot", str(out / "per_file.csv"), "--out", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "rd_pesq.png").is_file()
+    assert main(args[:3] + ["codec2", *args[4:6], "--points", "codec2=1200", "--out", str(out), "--update"]) == 0
+    merged = pd.read_csv(out / "aggregate.csv")  # opus kept from the first run, codec2 replaced
+    assert list(merged["point"]) == ["6k", "8k", "12k", "1200"]
     assert main(["bench", str(data), "--codecs", "nope"]) == 1
     assert "unknown codec" in capsys.readouterr().err
     assert main(["plot", str(tmp_path / "missing.csv")]) == 1
