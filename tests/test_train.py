@@ -67,3 +67,16 @@ def test_scale_latent_keeps_the_transform_and_rescales_the_latent():
         torch.testing.assert_close(y4, 4 * y)
         torch.testing.assert_close(model.decoder(y4), out)
         torch.testing.assert_close(model.latent._analyse(y4), z)
+
+
+def test_exported_model_is_found_through_ecc_zoo_path(tmp_path, sample_paths, monkeypatch):
+    from ecc import zoo
+
+    config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1, batch=2, model=TINY)
+    (tmp_path / "mine").mkdir()
+    export(train(config), tmp_path / "mine" / "my-model.pt", "my-model", nominal_kbps=42.0)
+    assert "my-model" not in [e.name for e in zoo.list_models()]
+    monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path / "mine"))
+    found = zoo.entry("my-model")
+    assert found.nominal_kbps == 42.0 and found.checkpoint == tmp_path / "mine" / "my-model.pt"
+    assert zoo.load_model.__wrapped__("my-model").name == "my-model"
