@@ -153,7 +153,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     config = TrainConfig()
     if args.config:
         raw = json.loads(Path(args.config).read_text())
-        model = ECCConfig.from_dict(raw.pop("model", {}))
+        model = ECCConfig.from_dict(raw.pop("model")) if "model" in raw else None
         if "reinit" in raw:
             raw["reinit"] = tuple(raw["reinit"])
         config = TrainConfig(**raw, model=model)

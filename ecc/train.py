@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ class TrainConfig:
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
     latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
     checkpoint_every: int = 250
-    model: ECCConfig = field(default_factory=ECCConfig)
+    model: ECCConfig | None = None  # architecture; None: init_from's (or the resumed run's), else the default
 
 
 class CropSampler:
@@ -74,7 +74,8 @@ def train(config: TrainConfig) -> Path:
     last = out / "last.pt"
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    model = ECCCodec(config.model, name=out.name)
+    model = ECCCodec(_architecture(config, last), name=out.name)
+    config = replace(config, model=model.config)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=config.lr)
@@ -132,6 +133,15 @@ def train(config: TrainConfig) -> Path:
     return last
 
 
+def _architecture(config: TrainConfig, last: Path) -> ECCConfig:
+    if config.model is not None:
+        return config.model
+    for source in (last, config.init_from):
+        if source and Path(source).is_file():
+            return ECCConfig.from_dict(torch.load(source, map_location="cpu", weights_only=False)["config"])
+    return ECCConfig()
+
+
 def load_matching(model: torch.nn.Module, state: dict[str, torch.Tensor], reinit: tuple[str, ...] = ()) -> list[str]:
     """Copy the tensors of ``state`` whose name and shape match ``model``'s, except names starting
     with a ``reinit`` prefix; returns the names of the model's tensors left as initialized."""
@@ -147,8 +157,9 @@ def scale_latent(model: ECCCodec, gain: float) -> None:
     """Multiply the latent ``y`` by ``gain`` and undo it wherever ``y`` or ``y_hat`` is read.
 
     Quantization then runs on a ``gain`` times finer grid: the same model, more rate. The encoder's
-    output conv, the decoder's and hyper-encoder's input convs, the temporal context and the
-    predicted means are rescaled exactly; the predicted scales and LRP are left to the fine-tune.
+    output conv, the decoder's and hyper-encoder's input convs, the temporal context, the slice and
+    LRP inputs and the predicted means are rescaled exactly; the predicted scales approximately
+    (``softplus(g r) ~ g softplus(r)`` for large ``r``). The fine-tune does the rest.
     """
     model.encoder.net[-1].weight.mul_(gain)
     model.encoder.net[-1].bias.mul_(gain)
@@ -162,6 +173,10 @@ def scale_latent(model: ECCCodec, gain: float) -> None:
         params[0].weight[:, first:].div_(gain)  # previously decoded slices
         params[-1].weight[:width].mul_(gain)  # means
         params[-1].bias[:width].mul_(gain)
+        params[-1].weight[width:].mul_(gain)  # scales, approximately
+        params[-1].bias[width:].mul_(gain)
+    for lrp in latent.lrp or ():
+        lrp[0].weight[:, latent.config.hidden :].div_(gain)  # decoded slices
 
 
 def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path) -> None:
@@ -192,10 +207,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     model.save(out, {"step": ckpt["step"]})
     run_config = checkpoint.parent / "train_config.json"
     train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
-    command = None
-    if train_config:
-        command = (f"ecc train --out {train_config['out']} --lmbda {train_config['lmbda']} --steps {ckpt['step']}"
-                   + (f" --init-from {train_config['init_from']}" if train_config.get("init_from") else ""))
+    command = f"ecc train --config {run_config}  # train_config below; steps: {ckpt['step']}" if train_config else None
     record = {"nominal_kbps": nominal_kbps, "description": description, "weights": str(model.model_id()),
               "step": ckpt["step"], "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
     Path(out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

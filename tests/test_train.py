@@ -26,7 +26,7 @@ def test_train_resume_and_export(tmp_path, sample_paths, capsys):
     assert torch.load(last, weights_only=False)["step"] == 5
     model = export(last, tmp_path / "m.pt", "tiny-test", nominal_kbps=1.0)
     record = json.loads((tmp_path / "m.json").read_text())
-    assert record["step"] == 5 and record["train_config"]["steps"] == 5 and "ecc train" in record["command"]
+    assert record["step"] == 5 and record["train_config"]["steps"] == 5 and "ecc train --config" in record["command"]
     loaded = ECCCodec.load(tmp_path / "m.pt")
     assert loaded.model_id() == model.model_id()
     audio = np.random.default_rng(0).normal(size=8000).astype(np.float32) * 0.1
@@ -80,3 +80,12 @@ def test_exported_model_is_found_through_ecc_zoo_path(tmp_path, sample_paths, mo
     found = zoo.entry("my-model")
     assert found.nominal_kbps == 42.0 and found.checkpoint == tmp_path / "mine" / "my-model.pt"
     assert zoo.load_model.__wrapped__("my-model").name == "my-model"
+
+
+def test_fine_tune_takes_the_architecture_of_its_init(tmp_path, sample_paths):
+    data = str(sample_paths[0].parent)
+    first = train(TrainConfig(data=data, out=str(tmp_path / "a"), steps=1, batch=2, model=TINY))
+    tuned = train(TrainConfig(data=data, out=str(tmp_path / "b"), steps=1, batch=2, init_from=str(first),
+                              latent_gain=2.0))
+    assert ECCConfig.from_dict(torch.load(tuned, weights_only=False)["config"]) == TINY
+    assert json.loads((tmp_path / "b" / "train_config.json").read_text())["model"]["latent"]["latent"] == 16
