@@ -1,6 +1,7 @@
 """The ECC codec: STFT + causal conv transform around the ECC latent codec, with real bitstreams."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from torch import nn
 
 from entropy.bitstream import Bitstream, ModelId, weights_hash
 from entropy.errors import BitstreamError
-from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig
+from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig, single_thread
 from entropy.range_coder import RangeDecoder, RangeEncoder
 
 from .transforms.conv import ConvDecoder, ConvEncoder, ConvTransformConfig
@@ -119,7 +120,10 @@ class ECCCodec(nn.Module):
         return self.latent.aux_loss()
 
     def update(self) -> None:
+        """Build the coding tables; call after changing weights (it also drops cached derived state)."""
         self.latent.update()
+        self.__dict__.pop("_float64_twin", None)
+        self.__dict__.pop("_model_id", None)
 
     # -- identity --------------------------------------------------------------------------------
     def model_id(self) -> ModelId:
@@ -154,9 +158,18 @@ class ECCCodec(nn.Module):
         return math.ceil(frames / self.config.transform.downsample)
 
     def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
+        """Decoded audio ``[samples]`` of one chunk's latent, computed in float64 on one thread.
+
+        The harmonic source integrates the decoded pitch over the chunk, so float32 differences
+        between thread counts would grow into audible phase drift; in float64 on one thread the
+        encoder-side reconstruction and the decoder's output are the same numbers."""
+        twin = self.__dict__.get("_float64_twin")
+        if twin is None:
+            twin = self.__dict__["_float64_twin"] = copy.deepcopy(self).double().eval()
         padded = self._padded(samples)
-        wav, _ = self._decode(y_hat, padded // self.config.stft.hop + 1, padded)
-        return wav[0, :samples].numpy()
+        with single_thread():
+            wav, _ = twin._decode(y_hat.double(), padded // self.config.stft.hop + 1, padded)
+        return wav[0, :samples].float().numpy()
 
     def _analyse_chunk(self, chunk: np.ndarray) -> torch.Tensor:
         """Latent ``[1, C, T']`` of one chunk of samples (zero-padded to one STFT window if shorter)."""

@@ -73,7 +73,8 @@ def _pointwise_mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
 
 
 @contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block (reproducible float results whatever the thread count)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -189,7 +190,7 @@ class ECCLatentCodec(nn.Module):
     def _hyper_features_exact(self, z_hat: torch.Tensor, frames: int) -> np.ndarray:
         """Hyper features ``[B, hidden, T]`` in float64 on one thread, snapped to the grid."""
         synthesis = copy.deepcopy(self.hyper_synthesis).double()
-        with _single_thread():
+        with single_thread():
             return _snap_np(synthesis(z_hat.double())[..., :frames].numpy())
 
     def _lanes(self, x: np.ndarray) -> np.ndarray:
