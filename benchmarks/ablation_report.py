@@ -48,7 +48,8 @@ def main() -> None:
     lines = [
         "# ECC entropy-model ablation (Asterisk test split, real bitstreams)",
         "",
-        f"Every step starts from `{config['init_from']}` (its transforms and hyperprior), with the context",
+        f"Every step starts from `{config['init_from']}` (the first-generation ecc-1k, commit 2f33f4b, without",
+        "harmonic source; its transforms and hyperprior), with the context",
         f"networks freshly initialized, and trains {config['steps']} steps at lambda {config['lmbda']} per kbps",
         "(the full model too). Each is then coded to real `.ecc` files; kbps = file bytes x 8 / duration.",
         "Produced by `scripts/ablation.sh`; configs in `benchmarks/ablation/`.",

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Ablation of the ECC entropy model at one rate (lambda 0.006, the ecc-1k point): hyperprior only ->
-# + channel context -> + LRP -> + temporal context -> + entropy skip. Every step starts from ecc-1k's
-# transforms and hyperprior, with its context networks freshly initialized, and trains 800 steps
+# + channel context -> + LRP -> + temporal context -> + entropy skip. Every step starts from the
+# transforms and hyperprior of the first-generation ecc-1k (commit 2f33f4b, no harmonic source), with its context networks freshly initialized, and trains 800 steps
 # (the full model too, so all five get the same training). Then each is exported into
 # runs/ablation/zoo and benchmarked with real bitstreams on the test split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ECC=.venv/bin/ecc
 [ -d data/asterisk/train ] || $ECC prepare-data data/asterisk
-mkdir -p runs/ablation/zoo
+mkdir -p runs/ablation/zoo runs/gen1
+[ -f runs/gen1/ecc-1k.pt ] || git show 2f33f4b:ecc/zoo/ecc-1k.pt > runs/gen1/ecc-1k.pt
 for cfg in benchmarks/ablation/a*.json; do
   name=$(basename "$cfg" .json)
   $ECC train --config "$cfg"
