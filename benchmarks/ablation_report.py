@@ -20,6 +20,7 @@ STEPS = {
     "a4-temporal": "+ temporal context (2 frames)",
     "a5-skip": "+ entropy skip (scale < 0.2)",
 }
+CHECK = {"a5-noskip": "a5-skip's weights, skip off at coding time"}
 CONFIGS = Path(__file__).parent / "ablation"
 
 
@@ -29,9 +30,14 @@ def ablation_table(aggregate: pd.DataFrame) -> pd.DataFrame:
     missing = [p for p in STEPS if p not in rows.index]
     if missing:
         raise ValueError(f"ablation models missing from the benchmark: {', '.join(missing)}")
-    table = rows.loc[list(STEPS)].reset_index()
-    table.insert(1, "step", [STEPS[p] for p in table["point"]])
+    points = list(STEPS) + [p for p in CHECK if p in rows.index]
+    table = rows.loc[points].reset_index()
+    table.insert(1, "step", [STEPS.get(p) or CHECK[p] for p in table["point"]])
     table["rate_change_pct"] = (table["file_kbps"].pct_change() * 100).round(1)
+    if "a5-noskip" in points:  # compare the check with the model it checks
+        skip = table.index[table["point"] == "a5-skip"][0]
+        table.loc[table["point"] == "a5-noskip", "rate_change_pct"] = round(
+            (table.loc[table["point"] == "a5-noskip", "file_kbps"].iloc[0] / table.loc[skip, "file_kbps"] - 1) * 100, 1)
     keep = ["point", "step", "files", "file_kbps", "payload_kbps", "rate_change_pct", "pesq", "stoi", "visqol"]
     return table[[c for c in keep if c in table.columns]]
 

@@ -105,8 +105,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points))
     for codec, reason in result.skipped.items():
         print(f"skipped {codec}: {reason}", file=sys.stderr)
+    kept = ""
     if args.update and (out / "per_file.csv").is_file():
         result = _merge_previous(result, out / "per_file.csv", codecs, metrics)
+        others = sorted(set(result.per_file["codec"]) - set(codecs))
+        kept = f" Rows of {', '.join(others)} kept from an earlier run (`--update`); its skips are not repeated here."
     result.per_file.to_csv(out / "per_file.csv", index=False)
     result.aggregate.to_csv(out / "aggregate.csv", index=False)
     failures = result.per_file[result.per_file["error"].astype(str) != ""]
@@ -118,7 +121,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files). Metrics: {', '.join(metrics)}"
         f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration over all files; payload kbps"
         f" without container. Each metric is the mean over the files where it is valid for every codec and point"
-        f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv).\n\nSkipped: {result.skipped or 'none'}\n\n"
+        f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv).\n\nSkipped: {result.skipped or 'none'}.{kept}\n\n"
         + result.aggregate[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
     anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
     if args.anchor and anchor is None:

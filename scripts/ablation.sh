@@ -16,7 +16,20 @@ for cfg in benchmarks/ablation/a*.json; do
   $ECC export "runs/ablation/$name/last.pt" "$name" "runs/ablation/zoo/$name.pt" --nominal-kbps 1.0 \
     --description "ablation step $name" --force
 done
+# the full model once more with the skip switched off at coding time (same weights): the skip's own effect
+.venv/bin/python - <<'PY'
+import json, torch
+from dataclasses import replace
+from ecc.codec import ECCCodec
+model = ECCCodec.load("runs/ablation/zoo/a5-skip.pt")
+twin = ECCCodec(replace(model.config, latent=replace(model.config.latent, skip_scale=None)), "a5-noskip")
+twin.load_state_dict(model.state_dict())
+twin.update()
+twin.save("runs/ablation/zoo/a5-noskip.pt")
+json.dump({"nominal_kbps": 1.0, "description": "a5-skip with the skip off at coding time"},
+          open("runs/ablation/zoo/a5-noskip.json", "w"))
+PY
 ECC_ZOO_PATH=runs/ablation/zoo $ECC bench data/asterisk/test --codecs ecc \
-  --points ecc=a1-hyperprior,a2-channel,a3-lrp,a4-temporal,a5-skip \
+  --points ecc=a1-hyperprior,a2-channel,a3-lrp,a4-temporal,a5-skip,a5-noskip \
   --metrics pesq,stoi,visqol --jobs 2 --out runs/ablation/bench
 .venv/bin/python -m benchmarks.ablation_report runs/ablation/bench rd_curves/ecc_ablation
