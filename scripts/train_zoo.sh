@@ -2,11 +2,11 @@
 # How the zoo in ecc/zoo/ was trained (CPU, 2 cores). Each step resumes from runs/<name>/last.pt
 # when rerun; configs are in scripts/zoo/.
 #
-# 1. The first generation (no harmonic source; it is what ecc-1k-gen1 in the git history was):
+# 1. The first generation (no harmonic source), in the git history at commit 2f33f4b:
 #      ecc train --out runs/ecc-base --steps 2000 --lmbda 0.05
 #      ecc train --out runs/ecc-base --steps 7500 --lmbda 0.02
 #      ecc train --out runs/ecc-ft-c --init-from runs/ecc-base/last.pt --steps 900 --lmbda 0.0003
-#    exported as ecc-1k5 (commit 2f33f4b), whose weights start step 2 below.
+#    exported then as ecc-1k5; step 2 starts from those weights (taken from git below).
 # 2. The harmonic-source base, from those weights (scripts/zoo/base.json).
 # 3. Fine-tunes from it to the other rates: a higher lambda for the lowest rate, and for higher
 #    rates a latent gain (finer quantization grid) with lower lambdas.
