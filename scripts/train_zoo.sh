@@ -20,6 +20,6 @@ if [ ! -f runs/gen1/ecc-1k5.pt ]; then
 fi
 
 $ECC train --config scripts/zoo/base.json
-for ft in ft-low ft-g4 ft-g16 ft-g64; do
+for ft in ft-low ft-g4 ft-g16 ft-g64 ft-vlow; do
   $ECC train --config scripts/zoo/$ft.json
 done
