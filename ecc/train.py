@@ -204,6 +204,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     model.load_state_dict(ckpt["state"])
     model.eval()
     model.update()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     model.save(out, {"step": ckpt["step"]})
     run_config = checkpoint.parent / "train_config.json"
     train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
