@@ -62,6 +62,11 @@ def main() -> None:
         "",
         table.to_markdown(index=False, floatfmt=".3f"),
         "",
+        "`rate_change_pct`: file kbps against the row above (the skip-off check: against `a5-skip`).",
+        "Each step is its own short training, so differences between steps include where each run",
+        "settled on the rate-quality trade-off, not only what the added part does; the skip-off row",
+        "codes the same weights with and without the skip, which isolates the skip's own effect.",
+        "",
     ]
     (args.out / "README.md").write_text("\n".join(lines))
     print("\n".join(lines))
