@@ -74,7 +74,8 @@ def train(config: TrainConfig) -> Path:
     last = out / "last.pt"
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    model = ECCCodec(_architecture(config, last), name=out.name)
+    resumed = torch.load(last, map_location="cpu", weights_only=False) if last.exists() else None
+    model = ECCCodec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
@@ -82,14 +83,13 @@ def train(config: TrainConfig) -> Path:
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
     step = 0
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate), config.seed)
-    if last.exists():
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ckpt["state"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        aux_optimizer.load_state_dict(ckpt["aux_optimizer"])
-        step = ckpt["step"]
-        torch.set_rng_state(ckpt["torch_rng"])
-        sampler.rng = np.random.default_rng(ckpt["sampler_seed"])
+    if resumed is not None:
+        model.load_state_dict(resumed["state"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        aux_optimizer.load_state_dict(resumed["aux_optimizer"])
+        step = resumed["step"]
+        torch.set_rng_state(resumed["torch_rng"])
+        sampler.rng = np.random.default_rng(resumed["sampler_seed"])
         print(f"resumed {last} at step {step}")
     elif config.init_from:
         kept = load_matching(model, ECCCodec.load(config.init_from).state_dict(), config.reinit)
@@ -133,12 +133,14 @@ def train(config: TrainConfig) -> Path:
     return last
 
 
-def _architecture(config: TrainConfig, last: Path) -> ECCConfig:
+def _architecture(config: TrainConfig, resumed: dict | None) -> ECCConfig:
+    """``config.model``, else the resumed run's, else ``init_from``'s, else the default."""
     if config.model is not None:
         return config.model
-    for source in (last, config.init_from):
-        if source and Path(source).is_file():
-            return ECCConfig.from_dict(torch.load(source, map_location="cpu", weights_only=False)["config"])
+    if resumed is not None:
+        return ECCConfig.from_dict(resumed["config"])
+    if config.init_from:
+        return ECCConfig.from_dict(torch.load(config.init_from, map_location="cpu", weights_only=False)["config"])
     return ECCConfig()
 
 
