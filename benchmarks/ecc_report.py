@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     table.to_csv(out.with_suffix(".csv"), index=False)
     out.with_suffix(".md").write_text(
         "# ECC zoo: real bitrate vs the model's estimate (dev split), and speed\n\n"
-        f"Dev split: `{args.dev}`. file = whole .ecc files (header, CRC, length prefixes); payload = range-coded "
+        f"Dev split: `{args.dev}`. file = whole .ecc files (header, check bytes, length prefixes); payload = range-coded "
         "sections; estimate = ideal -log2 likelihood of every coded symbol under the decoder-side model. "
         "Speed: 10 s of speech, encode + decode, one thread, best of 3.\n\n"
         + table.to_markdown(index=False, floatfmt=".3f") + "\n")

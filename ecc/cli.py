@@ -57,12 +57,11 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
 
 def cmd_decode(args: argparse.Namespace) -> None:
-    from .zoo import load_model
+    from .zoo import load_model_by_hash
 
     _refuse_overwrite(args.output, args.force)
     data = _read_input(args.input)
-    stream = Bitstream.from_bytes(data)
-    model = load_model(stream.model.name)
+    model = load_model_by_hash(Bitstream.from_bytes(data).model_hash)
     stream = model.open_bitstream(data)
     fmt = "WAV" if args.output == "-" else (Path(args.output).suffix.lstrip(".").upper() or "WAV")
     if fmt not in sf.available_formats():
@@ -91,21 +90,20 @@ def cmd_decode(args: argparse.Namespace) -> None:
                 Path(tmp).unlink(missing_ok=True)
     if not args.quiet:
         print(f"{args.input} -> {args.output}: {stream.num_samples / stream.sample_rate:.2f} s "
-              f"({stream.model.name})", file=sys.stderr)
+              f"({model.name})", file=sys.stderr)
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    from .zoo import UnknownModelError, load_model
+    from .zoo import UnknownModelError, load_model_by_hash
 
     data = _read_input(args.input)
     stream = Bitstream.from_bytes(data)
     seconds = stream.num_samples / stream.sample_rate
     try:
-        installed = load_model(stream.model.name).model_id() == stream.model
+        name, installed = load_model_by_hash(stream.model_hash).name, "installed"
     except UnknownModelError:
-        installed = False
-    print(f"model:        {stream.model.name} (weights {stream.model.weights_hash.hex()}, "
-          f"{'installed' if installed else 'NOT installed'})")
+        name, installed = stream.model_name or "unknown", "NOT installed"
+    print(f"model:        {name} (weights {stream.model_hash.hex()}, {installed})")
     print(f"sample rate:  {stream.sample_rate} Hz")
     print(f"duration:     {seconds:.3f} s ({stream.num_samples} samples)")
     print(f"size:         {len(data)} bytes ({len(data) - stream.payload_bytes} header/framing)")
@@ -170,7 +168,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     _refuse_overwrite(args.output, args.force)
     model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description)
-    print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (id {model.model_id()})", file=sys.stderr)
+    print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
@@ -196,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode an .ecc bitstream to audio",
-                       description="Decode an .ecc file with the model named in it (.wav or .flac output by suffix; "
-                                   "WAV on stdout).")
+                       description="Decode an .ecc file with the installed model whose weights hash it carries (.wav or .flac "
+                                   "output by suffix; WAV on stdout).")
     p.add_argument("input", help=".ecc file, or - for stdin")
     p.add_argument("output", help="audio file to write (.wav/.flac), or - for WAV on stdout")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
@@ -230,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")
     p.add_argument("checkpoint")
-    p.add_argument("name", help="model name written into bitstreams")
+    p.add_argument("name", help="the name the model is used by (ecc encode --model NAME)")
     p.add_argument("output", help="model file (.pt); its record goes to the same name with .json")
     p.add_argument("--nominal-kbps", type=float, required=True, help="the model's rate, as listed by `ecc models`")
     p.add_argument("--description", default="", help="one line for `ecc models`")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from entropy.bitstream import Bitstream, ModelId, weights_hash
+from entropy.bitstream import Bitstream, weights_hash
 from entropy.errors import BitstreamError
 from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig, single_thread
 from entropy.range_coder import RangeDecoder, RangeEncoder
@@ -123,19 +123,18 @@ class ECCCodec(nn.Module):
         """Build the coding tables; call after changing weights (it also drops cached derived state)."""
         self.latent.update()
         self.__dict__.pop("_float64_twin", None)
-        self.__dict__.pop("_model_id", None)
+        self.__dict__.pop("_weights_hash", None)
 
     # -- identity --------------------------------------------------------------------------------
-    def model_id(self) -> ModelId:
-        """Name + short hash of the weights (and tables), written into and checked against files."""
-        cached = self.__dict__.get("_model_id")
+    def weights_hash(self) -> bytes:
+        """Short hash of the weights and coding tables, written into and checked against files."""
+        cached = self.__dict__.get("_weights_hash")
         if cached is None:
             digest = hashlib.sha256()
             for key, value in sorted(self.state_dict().items()):
                 digest.update(key.encode())
                 digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-            cached = ModelId(self.name, weights_hash(digest.digest()))
-            self.__dict__["_model_id"] = cached
+            cached = self.__dict__["_weights_hash"] = weights_hash(digest.digest())
         return cached
 
     # -- coding ----------------------------------------------------------------------------------
@@ -215,7 +214,7 @@ class ECCCodec(nn.Module):
             total += len(chunk)
             if progress is not None:
                 progress(len(chunk))
-        stream = Bitstream(self.model_id(), self.sample_rate, total, tuple(sections))
+        stream = Bitstream(self.weights_hash(), self.sample_rate, total, tuple(sections))
         out = (np.concatenate(recon) if recon else np.zeros(0, dtype=np.float32)) if reconstruct else None
         return stream.to_bytes(), out
 
@@ -226,7 +225,7 @@ class ECCCodec(nn.Module):
     def open_bitstream(self, data: bytes) -> Bitstream:
         """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""
         stream = Bitstream.from_bytes(data)
-        stream.check_model(self.model_id())
+        stream.check_model(self.weights_hash())
         if stream.sample_rate != self.sample_rate:
             raise BitstreamError(f"bitstream sample rate {stream.sample_rate} Hz != model's {self.sample_rate} Hz")
         if len(stream.sections) != len(self._chunk_lengths(stream.num_samples)):

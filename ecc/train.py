@@ -211,7 +211,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     run_config = checkpoint.parent / "train_config.json"
     train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
     command = f"ecc train --config {run_config}  # train_config below; steps: {ckpt['step']}" if train_config else None
-    record = {"nominal_kbps": nominal_kbps, "description": description, "weights": str(model.model_id()),
+    record = {"nominal_kbps": nominal_kbps, "description": description, "weights_hash": model.weights_hash().hex(),
               "step": ckpt["step"], "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
     Path(out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return model

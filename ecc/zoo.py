@@ -20,7 +20,7 @@ DEFAULT_MODEL = "ecc-1k1"
 
 
 class UnknownModelError(ValueError):
-    """A model name that is not in the zoo."""
+    """A model name, or a bitstream's weights hash, that no installed model has."""
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,16 @@ def load_model(name: str = DEFAULT_MODEL) -> ECCCodec:
     if not found.checkpoint.is_file():
         raise UnknownModelError(f"model {name!r} is listed but {found.checkpoint} is missing")
     return ECCCodec.load(found.checkpoint, name=name)
+
+
+def load_model_by_hash(weights_hash: bytes) -> ECCCodec:
+    """The installed model whose weights hash (as written in a bitstream) is ``weights_hash``."""
+    for e in list_models():
+        if e.record.get("weights_hash", weights_hash.hex()) == weights_hash.hex() and e.checkpoint.is_file():
+            model = load_model(e.name)
+            if model.weights_hash() == weights_hash:
+                return model
+    raise UnknownModelError(
+        f"no installed model has weights {weights_hash.hex()} (searched {', '.join(map(str, zoo_dirs()))}; "
+        "add folders with ECC_ZOO_PATH)"
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bitstream import Bitstream, ModelId
+from .bitstream import Bitstream
 from .categorical import CategoricalModel
 from .gaussian import GaussianConditional
 from .range_coder import RangeDecoder, RangeEncoder
@@ -44,8 +44,7 @@ def _best_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 
 
 def _container_bits(payload: bytes, seconds: float = 10.0) -> int:
-    model = ModelId("bench", bytes(4))
-    return 8 * len(Bitstream(model, 16000, int(seconds * 16000), (payload,)).to_bytes())
+    return 8 * len(Bitstream(bytes(4), 16000, int(seconds * 16000), (payload,)).to_bytes())
 
 
 def bench_gaussian(case: str, scales: torch.Tensor, seed: int, repeats: int) -> BenchResult:

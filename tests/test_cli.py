@@ -8,7 +8,7 @@ import soundfile as sf
 
 from ecc.cli import main
 from ecc.zoo import DEFAULT_MODEL, list_models
-from entropy.bitstream import Bitstream, ModelId
+from entropy.bitstream import Bitstream
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +88,12 @@ def test_corrupt_and_truncated_bitstreams(encoded, tmp_path, capsys):
 
 def test_wrong_model(encoded, tmp_path, capsys):
     stream = Bitstream.from_bytes(encoded.read_bytes())
-    for model, message in ((ModelId("no-such-model", stream.model.weights_hash), "unknown model"),
-                           (ModelId(stream.model.name, b"\0\0\0\0"), "made by model")):
-        bad = tmp_path / "other.ecc"
-        bad.write_bytes(Bitstream(model, stream.sample_rate, stream.num_samples, stream.sections).to_bytes())
-        assert main(["decode", str(bad), str(tmp_path / "o.wav"), "--force"]) == 1
-        assert message in capsys.readouterr().err
+    bad = tmp_path / "other.ecc"
+    bad.write_bytes(Bitstream(b"\0\0\0\0", stream.sample_rate, stream.num_samples, stream.sections).to_bytes())
+    assert main(["decode", str(bad), str(tmp_path / "o.wav"), "--force"]) == 1
+    assert "no installed model has weights 00000000" in capsys.readouterr().err
+    assert main(["info", str(bad)]) == 0
+    assert "unknown (weights 00000000, NOT installed)" in capsys.readouterr().out
 
 
 def test_unknown_model_name(sample_paths, tmp_path, capsys):
@@ -110,3 +110,23 @@ def test_pipes_through_python_m_ecc(sample_paths):
     help_text = subprocess.run([sys.executable, "-m", "ecc", "--help"], capture_output=True, text=True, check=True).stdout
     for command in ("encode", "decode", "info", "models"):
         assert command in help_text
+
+
+def test_format_version1_file_still_decodes(tmp_path, capsys):
+    """tests/data/format-v1.ecc: samples/es-confbridge-locked.flac coded by ecc-1k1 before format 2."""
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    old = root / "data" / "format-v1.ecc"
+    new = tmp_path / "v2.ecc"
+    assert main(["encode", str(root.parent / "samples" / "es-confbridge-locked.flac"), str(new), "--model", "ecc-1k1",
+                 "--quiet"]) == 0
+    old_stream, new_stream = Bitstream.from_bytes(old.read_bytes()), Bitstream.from_bytes(new.read_bytes())
+    assert old_stream.model_name == "ecc-1k1" and new_stream.model_name is None
+    assert old_stream.sections == new_stream.sections  # same payload, smaller header
+    assert new.stat().st_size == old.stat().st_size - 12
+    for path in (old, new):
+        assert main(["decode", str(path), str(tmp_path / f"{path.stem}.wav"), "--quiet"]) == 0
+    np.testing.assert_array_equal(sf.read(tmp_path / "format-v1.wav")[0], sf.read(tmp_path / "v2.wav")[0])
+    assert main(["info", str(old)]) == 0
+    assert "ecc-1k1 (weights da72337f, installed)" in capsys.readouterr().out

@@ -28,7 +28,7 @@ def test_train_resume_and_export(tmp_path, sample_paths, capsys):
     record = json.loads((tmp_path / "m.json").read_text())
     assert record["step"] == 5 and record["train_config"]["steps"] == 5 and "ecc train --config" in record["command"]
     loaded = ECCCodec.load(tmp_path / "m.pt")
-    assert loaded.model_id() == model.model_id()
+    assert loaded.weights_hash() == model.weights_hash() and record["weights_hash"] == model.weights_hash().hex()
     audio = np.random.default_rng(0).normal(size=8000).astype(np.float32) * 0.1
     data, recon = loaded.compress(audio)
     np.testing.assert_array_equal(model.decompress(data), recon)

@@ -7,7 +7,7 @@ from .base import HARNESS_RATE, Codec, CodedAudio, resample
 
 
 class ECCZoo(Codec):
-    """``file_bits`` = the .ecc container (header, length prefixes, CRC); ``payload_bits`` = its sections."""
+    """``file_bits`` = the .ecc container (header, length prefixes, check bytes); ``payload_bits`` = its sections."""
 
     name = "ecc"
     description = "ECC (this library), zoo models"
@@ -21,7 +21,7 @@ class ECCZoo(Codec):
     def version(self, point: str) -> str:
         from ecc.zoo import load_model
 
-        return str(load_model(point).model_id())
+        return f"{point} ({load_model(point).weights_hash().hex()})"
 
     def _code(self, audio: np.ndarray, point: str) -> CodedAudio:
         from ecc.zoo import load_model
