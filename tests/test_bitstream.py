@@ -4,7 +4,7 @@ import zlib
 
 import pytest
 
-from entropy.bitstream import FORMAT_VERSION, MAGIC, Bitstream, _put_varint
+from entropy.bitstream import FORMAT_VERSION, MAGIC, Bitstream
 from entropy.errors import BitstreamError
 
 MODEL_HASH = b"\x01\x02\x03\x04"
@@ -12,17 +12,6 @@ MODEL_HASH = b"\x01\x02\x03\x04"
 
 def make(sections=(b"hyper", bytes(range(256)) * 3, b"")) -> Bitstream:
     return Bitstream(MODEL_HASH, 16000, 160_000, tuple(sections))
-
-
-def version1_bytes(name: bytes, stream: Bitstream) -> bytes:
-    """A format-version-1 file, laid out by hand as docs/bitstream.md specifies it."""
-    out = bytearray(MAGIC + b"\x01" + bytes([len(name)]) + name + stream.model_hash)
-    for value in (stream.sample_rate, stream.num_samples, len(stream.sections)):
-        _put_varint(out, value)
-    for section in stream.sections:
-        _put_varint(out, len(section))
-        out += section
-    return bytes(out + struct.pack(">I", zlib.crc32(out)))
 
 
 @pytest.mark.parametrize("sections", [(), (b"",), (b"one",), (b"hyper", bytes(range(256)) * 3, b"")])
@@ -38,9 +27,9 @@ def test_header_is_compact():
     assert len(stream.to_bytes()) - stream.payload_bytes == 15
 
 
-def test_version1_still_decodes():
+def test_version1_still_decodes(to_version1):
     stream = make()
-    parsed = Bitstream.from_bytes(version1_bytes(b"ecc-test", stream))
+    parsed = Bitstream.from_bytes(to_version1(stream, "ecc-test"))
     assert parsed.model_name == "ecc-test" and parsed.sections == stream.sections
     assert parsed.model_hash == MODEL_HASH and parsed.num_samples == stream.num_samples
 
@@ -80,8 +69,8 @@ def test_appended_bytes_detected():
             Bitstream.from_bytes(make().to_bytes() + bytes([byte]))
 
 
-def test_version1_trailing_garbage_with_valid_crc_detected():
-    data = version1_bytes(b"ecc-test", make())
+def test_version1_trailing_garbage_with_valid_crc_detected(to_version1):
+    data = to_version1(make(), "ecc-test")
     body = data[:-4] + b"junk"
     with pytest.raises(BitstreamError, match="unexpected bytes"):
         Bitstream.from_bytes(body + struct.pack(">I", zlib.crc32(body)))

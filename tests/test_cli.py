@@ -112,21 +112,13 @@ def test_pipes_through_python_m_ecc(sample_paths):
         assert command in help_text
 
 
-def test_format_version1_file_still_decodes(tmp_path, capsys):
-    """tests/data/format-v1.ecc: samples/es-confbridge-locked.flac coded by ecc-1k1 before format 2."""
-    from pathlib import Path
-
-    root = Path(__file__).parent
-    old = root / "data" / "format-v1.ecc"
-    new = tmp_path / "v2.ecc"
-    assert main(["encode", str(root.parent / "samples" / "es-confbridge-locked.flac"), str(new), "--model", "ecc-1k1",
-                 "--quiet"]) == 0
-    old_stream, new_stream = Bitstream.from_bytes(old.read_bytes()), Bitstream.from_bytes(new.read_bytes())
-    assert old_stream.model_name == "ecc-1k1" and new_stream.model_name is None
-    assert old_stream.sections == new_stream.sections  # same payload, smaller header
-    assert new.stat().st_size == old.stat().st_size - 12
-    for path in (old, new):
+def test_format_version1_file_still_decodes(encoded, tmp_path, capsys, to_version1):
+    stream = Bitstream.from_bytes(encoded.read_bytes())
+    old = tmp_path / "v1.ecc"
+    old.write_bytes(to_version1(stream, DEFAULT_MODEL))
+    assert Bitstream.from_bytes(old.read_bytes()).model_name == DEFAULT_MODEL
+    for path in (old, encoded):
         assert main(["decode", str(path), str(tmp_path / f"{path.stem}.wav"), "--quiet"]) == 0
-    np.testing.assert_array_equal(sf.read(tmp_path / "format-v1.wav")[0], sf.read(tmp_path / "v2.wav")[0])
+    np.testing.assert_array_equal(sf.read(tmp_path / "v1.wav")[0], sf.read(tmp_path / "clip.wav")[0])
     assert main(["info", str(old)]) == 0
-    assert "ecc-1k1 (weights da72337f, installed)" in capsys.readouterr().out
+    assert f"{DEFAULT_MODEL} (weights {stream.model_hash.hex()}, installed)" in capsys.readouterr().out
