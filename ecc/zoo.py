@@ -16,7 +16,7 @@ from pathlib import Path
 from .codec import ECCCodec
 
 ZOO_DIR = Path(__file__).parent / "zoo"
-DEFAULT_MODEL = "ecc-1k1"
+DEFAULT_MODEL = "ecc-1k3"
 
 
 class UnknownModelError(ValueError):
