@@ -1,9 +1,10 @@
 """Model zoo: named, trained ECC checkpoints shipped in ``ecc/zoo/``.
 
 Each model is ``NAME.pt`` (config, weights, coding tables) with ``NAME.json`` beside it: nominal
-kbps, the data, steps and command that produced it, and measured figures. Folders listed in the
-environment variable ``ECC_ZOO_PATH`` (separated like ``PATH``) are searched too, after the shipped
-zoo, so models exported with ``ecc export`` can be used by name.
+kbps, the weights hash that its bitstreams carry, and the data, steps and command that produced it.
+Folders listed in the environment variable ``ECC_ZOO_PATH`` (separated like ``PATH``) are searched
+too, after the shipped zoo, so models exported with ``ecc export`` can be used by name, and their
+files decoded.
 """
 from __future__ import annotations
 
