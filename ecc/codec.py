@@ -175,8 +175,9 @@ class ECCCodec(nn.Module):
         wav = torch.from_numpy(np.pad(chunk, (0, self._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
         return self.encoder(self.stft.analysis(wav))
 
-    def _split(self, samples: np.ndarray) -> Iterator[np.ndarray]:
-        """Mono float32 ``samples`` ``[N]`` cut into coding chunks."""
+    def split(self, samples: np.ndarray) -> Iterator[np.ndarray]:
+        """Mono float32 ``samples`` ``[N]`` cut into the :attr:`chunk_samples` blocks that
+        :meth:`compress_chunks` takes."""
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1:
             raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
@@ -187,7 +188,7 @@ class ECCCodec(nn.Module):
     def estimate_bits(self, samples: np.ndarray) -> float:
         """The model's ideal code length (bits) of ``samples`` ``[N]``, chunked as :meth:`compress` codes
         them, without container or range-coder overhead."""
-        return sum(self.latent.estimate_bits(self._analyse_chunk(chunk)) for chunk in self._split(samples))
+        return sum(self.latent.estimate_bits(self._analyse_chunk(chunk)) for chunk in self.split(samples))
 
     @torch.no_grad()
     def compress_chunks(
@@ -220,7 +221,7 @@ class ECCCodec(nn.Module):
 
     def compress(self, samples: np.ndarray) -> tuple[bytes, np.ndarray]:
         """Code mono float audio ``[N]``; returns the container bytes and the reconstruction ``[N]``."""
-        return self.compress_chunks(self._split(samples), reconstruct=True)
+        return self.compress_chunks(self.split(samples), reconstruct=True)
 
     def open_bitstream(self, data: bytes) -> Bitstream:
         """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""
