@@ -157,7 +157,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = TrainConfig(**raw, model=model)
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
                                    ("lmbda", args.lmbda), ("init_from", args.init_from),
-                                   ("batch", args.batch), ("seed", args.seed)) if v is not None}
+                                   ("batch", args.batch), ("seed", args.seed), ("lr", args.lr),
+                                   ("lr_end", args.lr_end)) if v is not None}
     from dataclasses import replace
 
     train(replace(config, **overrides))
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lmbda", type=float, help="rate weight, per kbps")
     p.add_argument("--batch", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--lr", type=float, help="learning rate (default 5e-4)")
+    p.add_argument("--lr-end", type=float, help="decay the learning rate to this by the last step (cosine)")
     p.add_argument("--init-from", help="fine-tune from this checkpoint")
     p.set_defaults(func=cmd_train)
 

@@ -6,6 +6,7 @@ Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written 
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -32,6 +33,7 @@ class TrainConfig:
     batch: int = 12
     crop_seconds: float = 1.0
     lr: float = 5e-4
+    lr_end: float | None = None  # cosine decay from lr to lr_end over the run's steps; None: constant lr
     lmbda: float = 0.05
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     seed: int = 0
@@ -112,6 +114,8 @@ def train(config: TrainConfig) -> Path:
             pitch_targets = model.pitch_classes.targets(result.pitch)
             losses["pitch"] = -(pitch_targets * torch.log_softmax(result.pitch_logits, dim=1)).sum(1).mean()
             loss = loss + config.pitch_weight * losses["pitch"]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
@@ -124,13 +128,22 @@ def train(config: TrainConfig) -> Path:
         bar.set_postfix(loss=f"{loss.item():.3f}", mel=f"{losses['mel'].item():.3f}", kbps=f"{kbps.item():.2f}")
         if step % 50 == 0:
             log.write(json.dumps({"step": step, "loss": loss.item(), **{k: v.item() for k, v in losses.items()},
-                                  "kbps_noisy": kbps.item(),
+                                  "kbps_noisy": kbps.item(), "lr": optimizer.param_groups[0]["lr"],
                                   "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
         if step % config.checkpoint_every == 0 or step == config.steps:
             _checkpoint(model, optimizer, aux_optimizer, step, sampler, last)
     bar.close()
     return last
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The main optimizer's learning rate at ``step`` (0-based): ``lr``, or a cosine from ``lr`` down to
+    ``lr_end`` at ``steps``. A function of the step alone, so a resumed run continues the same curve."""
+    if config.lr_end is None:
+        return config.lr
+    progress = min(step / max(config.steps, 1), 1.0)
+    return config.lr_end + 0.5 * (config.lr - config.lr_end) * (1.0 + math.cos(math.pi * progress))
 
 
 def _architecture(config: TrainConfig, resumed: dict | None) -> ECCConfig:

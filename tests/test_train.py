@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ecc.codec import ECCCodec, ECCConfig
-from ecc.train import TrainConfig, export, load_matching, scale_latent, train
+from ecc.train import TrainConfig, export, learning_rate, load_matching, scale_latent, train
 from ecc.transforms.conv import ConvTransformConfig
 from entropy.latent_codec import ECCLatentConfig
 
@@ -42,6 +42,17 @@ def test_training_is_deterministic(tmp_path, sample_paths):
         runs.append(torch.load(train(config), weights_only=False)["state"])
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key
+
+
+def test_learning_rate_is_constant_or_a_cosine_from_lr_to_lr_end():
+    constant = TrainConfig(steps=100, lr=3e-4)
+    assert {learning_rate(constant, s) for s in (0, 50, 99, 100)} == {3e-4}
+    decayed = replace(constant, lr_end=1e-5)
+    rates = [learning_rate(decayed, s) for s in range(101)]
+    assert rates[0] == 3e-4 and abs(rates[100] - 1e-5) < 1e-12
+    assert abs(rates[50] - (3e-4 + 1e-5) / 2) < 1e-12
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert learning_rate(decayed, 150) == rates[100]  # past the end: stays at lr_end
 
 
 def test_load_matching_skips_other_shapes_and_reinit_prefixes():
