@@ -17,7 +17,7 @@ from pathlib import Path
 from .codec import ECCCodec
 
 ZOO_DIR = Path(__file__).parent / "zoo"
-DEFAULT_MODEL = "ecc-1k3"
+DEFAULT_MODEL = "ecc-1k5"
 
 
 class UnknownModelError(ValueError):

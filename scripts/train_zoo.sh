@@ -11,9 +11,12 @@
 #    (shipped as ecc-1k4 at commit 10b818a, with fine-tunes of it as the second-generation zoo).
 # 3. The base continued at lr 3e-4 with another crop seed (scripts/zoo/base2.json). It was run
 #    from ecc/zoo/ecc-1k4.pt of commit 10b818a, which holds the same weights as runs/ecc-hs/last.pt.
-# 4. Fine-tunes from it to the other rates: a higher lambda for the lowest rates, and for higher
+# 4. The base continued again (scripts/zoo/base3.json), 30000 steps with the learning rate decayed
+#    from 3e-4 to 1e-5 (cosine) and a third crop seed. It was run from ecc/zoo/ecc-1k6.pt of commit
+#    b7b488c, which holds the same weights as runs/ecc-hs2/last.pt.
+# 5. Fine-tunes from it to the other rates: a higher lambda for the lowest rates, and for higher
 #    rates a latent gain (finer quantization grid) with lower lambdas.
-# 5. Export (coding tables built, optimizer state dropped) into ecc/zoo/.
+# 6. Export (coding tables built, optimizer state dropped) into ecc/zoo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ECC=.venv/bin/ecc
@@ -25,18 +28,20 @@ fi
 
 $ECC train --config scripts/zoo/base.json
 $ECC train --config scripts/zoo/base2.json
-for ft in ft-ulow ft-vlow ft-low ft-g4 ft-g16 ft-g64; do
+$ECC train --config scripts/zoo/base3.json
+for ft in ft-xlow ft-ulow ft-vlow ft-low ft-g4 ft-g8; do
   $ECC train --config scripts/zoo/$ft.json
 done
 
 export_model() {  # run-folder name nominal-kbps description
   $ECC export "runs/$1/last.pt" "$2" "ecc/zoo/$2.pt" --nominal-kbps "$3" --description "$4" --force
 }
-BASE="harmonic source; base 12.5k steps at lr 5e-4 + 20.75k at lr 3e-4, lambda 0.004"
-export_model ecc-hs2-ulow ecc-0k5 0.5 "$BASE; + 700 steps at lambda 0.8"
-export_model ecc-hs2-vlow ecc-0k9 0.9 "$BASE; + 700 steps at lambda 0.2"
-export_model ecc-hs2-low ecc-1k3 1.3 "$BASE; + 700 steps at lambda 0.04"
-export_model ecc-hs2 ecc-1k6 1.6 "$BASE"
-export_model ecc-hs2-g4 ecc-3k3 3.3 "$BASE; latent gain 4, + 900 steps at lambda 0.0008"
-export_model ecc-hs2-g16 ecc-4k6 4.6 "$BASE; latent gain 16, + 1000 steps at lambda 0.0002"
-export_model ecc-hs2-g64 ecc-6k2 6.2 "$BASE; latent gain 64, + 1000 steps at lambda 5e-05"
+BASE="harmonic source; base 12.5k steps at lr 5e-4 + 20.75k at lr 3e-4 + 30k at lr 3e-4 -> 1e-5 (cosine), lambda 0.004"
+FT="lr 3e-4 -> 1e-5 (cosine)"
+export_model ecc-hs3-xlow ecc-0k4 0.4 "$BASE; + 1000 steps at lambda 2.0, $FT"
+export_model ecc-hs3-ulow ecc-0k6 0.6 "$BASE; + 1000 steps at lambda 0.8, $FT"
+export_model ecc-hs3-vlow ecc-1k1 1.1 "$BASE; + 1000 steps at lambda 0.2, $FT"
+export_model ecc-hs3-low ecc-1k5 1.5 "$BASE; + 1000 steps at lambda 0.04, $FT"
+export_model ecc-hs3 ecc-1k7 1.7 "$BASE"
+export_model ecc-hs3-g4 ecc-3k6 3.6 "$BASE; latent gain 4, + 1200 steps at lambda 0.0008, $FT"
+export_model ecc-hs3-g8 ecc-6k0 6.0 "$BASE; latent gain 8, + 1200 steps at lambda 0.0004, $FT"
