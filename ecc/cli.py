@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lmbda", type=float, help="rate weight, per kbps")
     p.add_argument("--batch", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--lr", type=float, help="learning rate (default 5e-4)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the config's, else 5e-4)")
     p.add_argument("--lr-end", type=float, help="decay the learning rate to this by the last step (cosine)")
     p.add_argument("--init-from", help="fine-tune from this checkpoint")
     p.set_defaults(func=cmd_train)
