@@ -146,6 +146,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     import json
 
     from .codec import ECCConfig
+    from .discriminator import AdversarialConfig
     from .train import TrainConfig, train
 
     config = TrainConfig()
@@ -154,12 +155,17 @@ def cmd_train(args: argparse.Namespace) -> None:
         model = ECCConfig.from_dict(raw.pop("model")) if "model" in raw else None
         if "reinit" in raw:
             raw["reinit"] = tuple(raw["reinit"])
+        if raw.get("adversarial") is not None:
+            raw["adversarial"] = AdversarialConfig.from_dict(raw["adversarial"])
         config = TrainConfig(**raw, model=model)
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
                                    ("lmbda", args.lmbda), ("init_from", args.init_from),
                                    ("batch", args.batch), ("seed", args.seed), ("lr", args.lr),
                                    ("lr_end", args.lr_end)) if v is not None}
     from dataclasses import replace
+
+    if args.adversarial and config.adversarial is None:
+        overrides["adversarial"] = AdversarialConfig()
 
     train(replace(config, **overrides))
 
@@ -227,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, help="learning rate (default: the config's, else 5e-4)")
     p.add_argument("--lr-end", type=float, help="decay the learning rate to this by the last step (cosine)")
     p.add_argument("--init-from", help="fine-tune from this checkpoint")
+    p.add_argument("--adversarial", action="store_true",
+                   help="GAN fine-tuning: add a spectral discriminator's losses (weights etc.: 'adversarial' in --config)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")

@@ -1,4 +1,5 @@
-"""Training of ECC codecs: loss = reconstruction (multi-resolution STFT + log-mel) + lambda * kbps.
+"""Training of ECC codecs: loss = reconstruction (multi-resolution STFT + log-mel) + lambda * kbps,
+optionally + adversarial and feature-matching losses against a spectral discriminator (GAN fine-tuning).
 
 Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written every
 ``checkpoint_every`` steps; running the same command again continues from it.
@@ -20,6 +21,8 @@ from benchmarks.datasets import audio_files
 from ecc.audio import load_audio
 
 from .codec import ECCCodec, ECCConfig
+from .discriminator import (AdversarialConfig, MultiResolutionDiscriminator, discriminator_loss,
+                            feature_matching_loss, generator_loss)
 from .losses import MultiResolutionSTFTLoss
 
 
@@ -36,11 +39,13 @@ class TrainConfig:
     lr_end: float | None = None  # cosine decay from lr to lr_end over the run's steps; None: constant lr
     lmbda: float = 0.05
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
+    overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
     seed: int = 0
     init_from: str | None = None  # fine-tune from this checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
     latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
     checkpoint_every: int = 250
+    adversarial: AdversarialConfig | None = None  # GAN fine-tuning; None: reconstruction + rate only
     model: ECCConfig | None = None  # architecture; None: init_from's (or the resumed run's), else the default
 
 
@@ -83,6 +88,7 @@ def train(config: TrainConfig) -> Path:
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    adversary = Adversary(config.adversarial, model.sample_rate) if config.adversarial else None
     step = 0
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate), config.seed)
     if resumed is not None:
@@ -90,6 +96,8 @@ def train(config: TrainConfig) -> Path:
         optimizer.load_state_dict(resumed["optimizer"])
         aux_optimizer.load_state_dict(resumed["aux_optimizer"])
         step = resumed["step"]
+        if adversary is not None and "discriminator" in resumed:
+            adversary.load_state_dict(resumed["discriminator"])
         torch.set_rng_state(resumed["torch_rng"])
         sampler.rng = np.random.default_rng(resumed["sampler_seed"])
         print(f"resumed {last} at step {step}")
@@ -99,7 +107,7 @@ def train(config: TrainConfig) -> Path:
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
-    criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate)
+    criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate, overshoot_weight=config.overshoot_weight)
     model.train()
     bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
     log = (out / "log.jsonl").open("a")
@@ -114,6 +122,9 @@ def train(config: TrainConfig) -> Path:
             pitch_targets = model.pitch_classes.targets(result.pitch)
             losses["pitch"] = -(pitch_targets * torch.log_softmax(result.pitch_logits, dim=1)).sum(1).mean()
             loss = loss + config.pitch_weight * losses["pitch"]
+        if adversary is not None:
+            adversary.step(wav, result.wav_hat, losses)
+            loss = loss + config.adversarial.weight * losses["adv"] + config.adversarial.feature_weight * losses["fm"]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
@@ -132,7 +143,7 @@ def train(config: TrainConfig) -> Path:
                                   "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
         if step % config.checkpoint_every == 0 or step == config.steps:
-            _checkpoint(model, optimizer, aux_optimizer, step, sampler, last)
+            _checkpoint(model, optimizer, aux_optimizer, step, sampler, last, adversary)
     bar.close()
     return last
 
@@ -194,7 +205,37 @@ def scale_latent(model: ECCCodec, gain: float) -> None:
         lrp[0].weight[:, latent.config.hidden :].div_(gain)  # decoded slices
 
 
-def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path) -> None:
+class Adversary:
+    """The discriminator and its optimizer for GAN fine-tuning."""
+
+    def __init__(self, config: AdversarialConfig, sample_rate: int) -> None:
+        self.discriminator = MultiResolutionDiscriminator(config, sample_rate)
+        self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=(0.8, 0.99))
+
+    def step(self, wav: torch.Tensor, wav_hat: torch.Tensor, losses: dict[str, torch.Tensor]) -> None:
+        """One discriminator update on real ``wav`` vs decoded ``wav_hat`` ``[B, N]``, then the generator's
+        losses against the updated discriminator into ``losses``: ``adv``, ``fm`` (and ``disc``, logged)."""
+        real = self.discriminator(wav)
+        losses["disc"] = discriminator_loss(real, self.discriminator(wav_hat.detach()))
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["disc"].backward()
+        self.optimizer.step()
+        self.discriminator.requires_grad_(False)  # the generator's losses reach the decoder only
+        real, fake = self.discriminator(wav), self.discriminator(wav_hat)
+        self.discriminator.requires_grad_(True)
+        losses["adv"] = generator_loss(fake)
+        losses["fm"] = feature_matching_loss(real, fake)
+
+    def state_dict(self) -> dict:
+        return {"model": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.discriminator.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path,
+                adversary: Adversary | None = None) -> None:
     if any(not torch.isfinite(p).all() for p in model.parameters()):
         raise FloatingPointError(f"non-finite weights at step {step}; not overwriting {path}")
     state = {
@@ -202,6 +243,8 @@ def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: C
         "optimizer": optimizer.state_dict(), "aux_optimizer": aux_optimizer.state_dict(), "step": step,
         "torch_rng": torch.get_rng_state(), "sampler_seed": int(sampler.rng.integers(2**63)),
     }
+    if adversary is not None:
+        state["discriminator"] = adversary.state_dict()
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

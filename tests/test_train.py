@@ -100,3 +100,19 @@ def test_fine_tune_takes_the_architecture_of_its_init(tmp_path, sample_paths):
                               latent_gain=2.0))
     assert ECCConfig.from_dict(torch.load(tuned, weights_only=False)["config"]) == TINY
     assert json.loads((tmp_path / "b" / "train_config.json").read_text())["model"]["latent"]["latent"] == 16
+
+
+def test_adversarial_training_is_deterministic_and_resumes_its_discriminator(tmp_path, sample_paths):
+    from ecc.discriminator import AdversarialConfig
+
+    small = AdversarialConfig(fft_sizes=(64,), hidden=8, layers=2)
+    states = []
+    for name in ("a", "b"):
+        config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / name), steps=2, batch=2,
+                             checkpoint_every=2, model=TINY, seed=3, adversarial=small)
+        states.append(torch.load(train(config), weights_only=False))
+    first, second = (s["discriminator"]["model"] for s in states)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    resumed = torch.load(train(replace(config, steps=3, checkpoint_every=3)), weights_only=False)
+    assert resumed["step"] == 3
+    assert resumed["discriminator"]["optimizer"]["state"][0]["step"] == 3  # 2 before the resume, 1 after

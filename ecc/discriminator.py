@@ -1,0 +1,96 @@
+"""Multi-resolution spectral discriminator and the adversarial losses of GAN fine-tuning.
+
+At 1-6 kbps the decoder has to *generate* phase and fine structure; magnitude losses alone make it
+over-smooth. Each sub-discriminator sees the power-law compressed *complex* STFT (so phase is
+visible) at one resolution, with frequency folded into channels (1-D convs, fast on CPUs, see
+``ecc/transforms/conv.py``). Losses are least-squares GAN plus feature matching, as in HiFi-GAN.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from .transforms.stft import CompressedSTFT, STFTConfig
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    """GAN fine-tuning: loss weights (added to the reconstruction loss), the discriminator's learning
+    rate and its shape (one sub-discriminator per FFT size, hop = FFT size / 4)."""
+
+    weight: float = 0.25  # generator's least-squares adversarial loss
+    feature_weight: float = 1.0  # feature matching (normalized L1 between discriminator activations)
+    lr: float = 2e-4
+    fft_sizes: tuple[int, ...] = (256, 512, 1024)
+    hidden: int = 128
+    layers: int = 4
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AdversarialConfig":
+        d = dict(d)
+        if "fft_sizes" in d:
+            d["fft_sizes"] = tuple(d["fft_sizes"])
+        return cls(**d)
+
+
+class SpectralDiscriminator(nn.Module):
+    """Waveform ``[B, N]`` -> per-frame logits ``[B, T]`` and the hidden activations ``[B, hidden, T]``
+    of each layer, from the compressed complex STFT at one resolution."""
+
+    def __init__(self, n_fft: int, hidden: int, layers: int, sample_rate: int) -> None:
+        super().__init__()
+        self.stft = CompressedSTFT(STFTConfig(sample_rate, n_fft, n_fft // 4, 0.3))
+        channels = [2 * (n_fft // 2 + 1)] + [hidden] * layers
+        self.convs = nn.ModuleList(
+            weight_norm(nn.Conv1d(c_in, c_out, 3, padding=2**i, dilation=2**i))
+            for i, (c_in, c_out) in enumerate(zip(channels, channels[1:]))
+        )
+        self.out = weight_norm(nn.Conv1d(hidden, 1, 3, padding=1))
+
+    def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        x = self.stft.analysis(wav)
+        features = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.2)
+            features.append(x)
+        return self.out(x).squeeze(1), features
+
+
+class MultiResolutionDiscriminator(nn.Module):
+    """One :class:`SpectralDiscriminator` per FFT size; returns a list of their outputs."""
+
+    def __init__(self, config: AdversarialConfig, sample_rate: int) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(
+            SpectralDiscriminator(n, config.hidden, config.layers, sample_rate) for n in config.fft_sizes
+        )
+
+    def forward(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        return [d(wav) for d in self.discriminators]
+
+
+Outputs = list[tuple[torch.Tensor, list[torch.Tensor]]]
+
+
+def discriminator_loss(real: Outputs, fake: Outputs) -> torch.Tensor:
+    """Least squares: real logits pushed to 1, fake to 0; mean over sub-discriminators."""
+    return sum(((1 - r) ** 2).mean() + (f**2).mean() for (r, _), (f, _) in zip(real, fake)) / len(real)
+
+
+def generator_loss(fake: Outputs) -> torch.Tensor:
+    """Least squares: the decoder's output pushed to be judged real (1)."""
+    return sum(((1 - f) ** 2).mean() for f, _ in fake) / len(fake)
+
+
+def feature_matching_loss(real: Outputs, fake: Outputs) -> torch.Tensor:
+    """Mean over layers of ``|f_fake - f_real|_1 / |f_real|_1`` (real activations detached)."""
+    terms = [
+        (f - r.detach()).abs().mean() / r.detach().abs().mean().clamp_min(1e-8)
+        for (_, real_features), (_, fake_features) in zip(real, fake)
+        for r, f in zip(real_features, fake_features)
+    ]
+    return sum(terms) / len(terms)
