@@ -30,6 +30,17 @@ def weighted_l1(estimate: torch.Tensor, target: torch.Tensor, overshoot_weight: 
     return torch.where(error > 0, overshoot_weight * error, -error).mean()
 
 
+def compressed_complex_loss(wav_hat: torch.Tensor, wav: torch.Tensor, n_fft: int = 512, power: float = 0.3) -> torch.Tensor:
+    """Mean squared distance of power-law compressed complex spectra ``|X|**power * exp(j angle(X))``
+    (hop ``n_fft // 4``), as in TF-Codec: unlike the magnitude losses it also scores phase."""
+    window = torch.hann_window(n_fft, device=wav.device)
+    spectra = []
+    for x in (wav_hat, wav):
+        spec = torch.stft(x, n_fft, n_fft // 4, window=window, return_complex=True)
+        spectra.append(spec * spec.abs().clamp_min(1e-7) ** (power - 1))
+    return (spectra[0] - spectra[1]).abs().square().mean()
+
+
 class MultiResolutionSTFTLoss(nn.Module):
     """Mean over resolutions of spectral convergence + L1 log-magnitude distance, plus L1 log-mel.
 

@@ -23,7 +23,7 @@ from ecc.audio import load_audio
 from .codec import ECCCodec, ECCConfig
 from .discriminator import (AdversarialConfig, MultiResolutionDiscriminator, discriminator_loss,
                             feature_matching_loss, generator_loss)
-from .losses import MultiResolutionSTFTLoss
+from .losses import MultiResolutionSTFTLoss, compressed_complex_loss
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class TrainConfig:
     lmbda: float = 0.05
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
+    complex_weight: float = 0.0  # weight of the compressed complex-spectrum loss (scores phase); 0: off
     seed: int = 0
     init_from: str | None = None  # fine-tune from this checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
@@ -118,6 +119,9 @@ def train(config: TrainConfig) -> Path:
         losses = criterion(result.wav_hat, wav)
         kbps = result.bits.mean() / config.crop_seconds / 1000
         loss = losses["stft"] + losses["mel"] + config.lmbda * kbps
+        if config.complex_weight:
+            losses["complex"] = compressed_complex_loss(result.wav_hat, wav)
+            loss = loss + config.complex_weight * losses["complex"]
         if result.pitch_logits is not None:
             pitch_targets = model.pitch_classes.targets(result.pitch)
             losses["pitch"] = -(pitch_targets * torch.log_softmax(result.pitch_logits, dim=1)).sum(1).mean()
