@@ -1,11 +1,9 @@
 """ECC codec: the decoder recovers the encoder's latents and audio exactly, across thread counts."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
 
+from benchmarks.ecc_determinism import check
 from ecc.audio import load_audio
 from ecc.codec import ECCCodec, ECCConfig
 from ecc.transforms.conv import ConvTransformConfig
@@ -82,48 +80,14 @@ def test_zoo_lists_default_and_loads():
     assert model.name == DEFAULT_MODEL and load_model_by_hash(model.weights_hash()) is model
 
 
-_SCRIPT = """
-import sys, numpy as np, torch
-torch.set_num_threads(int(sys.argv[1]))
-from ecc.zoo import load_model
-from ecc.audio import load_audio
-from entropy.bitstream import Bitstream
-from entropy.range_coder import RangeDecoder, RangeEncoder
-model = load_model(sys.argv[2])
-role, out = sys.argv[3], sys.argv[4]
-for i, clip in enumerate(sys.argv[5:]):
-    stem = f"{out}/{i}"
-    if role == "encode":
-        samples = load_audio(clip).samples
-        data, recon = model.compress(samples)
-        open(stem + ".ecc", "wb").write(data)
-        np.save(stem + ".recon.npy", recon)
-        wav = torch.from_numpy(samples[: model.chunk_samples]).unsqueeze(0)
-        encoder = RangeEncoder()
-        y_hat = model.latent.compress(encoder, model.encoder(model.stft.analysis(wav)))
-        assert encoder.finish() == Bitstream.from_bytes(data).sections[0]
-        np.save(stem + ".latent.npy", y_hat.numpy())
-    else:
-        data = open(stem + ".ecc", "rb").read()
-        np.save(stem + ".decoded.npy", model.decompress(data))
-        latent = np.load(stem + ".latent.npy")
-        y_hat = model.latent.decompress(RangeDecoder(Bitstream.from_bytes(data).sections[0]), 1, latent.shape[-1])
-        np.save(stem + ".latent_decoded.npy", y_hat.numpy())
-"""
-
-
 @pytest.mark.parametrize("threads", [(1, 2), (2, 1)])
-def test_cross_thread_decoding_matches_encoder(sample_paths, tmp_path, threads):
+def test_cross_thread_decoding_matches_encoder(sample_paths, threads):
     """Encode with one thread count and decode with another, in separate processes: identical
     latents (every symbol of every slice) and audio equal to the encoder-side reconstruction."""
-    name = list_models()[0].name
-    for count, role in zip(threads, ("encode", "decode")):
-        subprocess.run([sys.executable, "-c", _SCRIPT, str(count), name, role, str(tmp_path), *map(str, sample_paths)],
-                       check=True)
-    for i in range(len(sample_paths)):
-        stem = tmp_path / str(i)
-        np.testing.assert_array_equal(np.load(f"{stem}.latent_decoded.npy"), np.load(f"{stem}.latent.npy"))
-        np.testing.assert_allclose(np.load(f"{stem}.decoded.npy"), np.load(f"{stem}.recon.npy"), atol=1e-5)
+    row = check(list_models()[0].name, [str(p) for p in sample_paths], *threads)
+    assert row["files"] == len(sample_paths) > 0
+    assert row["files_with_identical_latents"] == len(sample_paths)
+    assert row["max_abs_audio_diff"] <= 1e-5
 
 
 def test_coding_engine_matches_training_path():
