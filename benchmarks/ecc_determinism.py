@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from benchmarks.datasets import audio_files
+from benchmarks.ecc_report import write_table
 from ecc.audio import load_audio
 from ecc.zoo import list_models, load_model
 from entropy.bitstream import Bitstream
@@ -91,15 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     names = args.models.split(",") if args.models else [e.name for e in list_models()]
     rows = [check(name, clips, enc, dec) for name in names for enc, dec in ((1, 2), (2, 1))]
     table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out.with_suffix(".csv"), index=False)
-    out.with_suffix(".md").write_text(
-        "# ECC: the decoder recovers the encoder's latents and audio, across thread counts\n\n"
-        f"Clips: {args.data if not args.clips else f'{len(clips)} given files'}. Each row encodes every clip in one "
-        "process with `encode_threads` torch threads and decodes in another with `decode_threads`; latents are "
-        "compared symbol by symbol (every slice, every chunk), audio against the encoder-side reconstruction.\n\n"
-        + table.to_markdown(index=False) + "\n")
+    write_table(table, Path(args.out), "ECC: the decoder recovers the encoder's latents and audio, across thread counts",
+                f"Clips: {args.data if not args.clips else f'{len(clips)} given files'}. Each row encodes every clip in "
+                "one process with `encode_threads` torch threads and decodes in another with `decode_threads`; latents "
+                "are compared symbol by symbol (every slice, every chunk), audio against the encoder-side "
+                "reconstruction.", floatfmt=".2e")
     print(table.to_string(index=False))
 
 

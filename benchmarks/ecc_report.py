@@ -60,6 +60,13 @@ def speed(name: str, clip: np.ndarray, repeats: int = 3) -> dict:
     return {"encode_s": enc, "decode_s": dec, "x_realtime_enc_dec": seconds / (enc + dec)}
 
 
+def write_table(table: pd.DataFrame, stem: Path, title: str, intro: str, floatfmt: str = ".3f") -> None:
+    """Write ``table`` as ``stem.csv`` and as ``stem.md`` (a title, a paragraph, the table)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".md").write_text(f"# {title}\n\n{intro}\n\n" + table.to_markdown(index=False, floatfmt=floatfmt) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ecc_report", description=__doc__.splitlines()[0])
     parser.add_argument("--dev", default="data/asterisk/dev", help="dev split folder")
@@ -73,16 +80,11 @@ def main(argv: list[str] | None = None) -> None:
     for entry in list_models():
         rows.append({**rate_check(entry.name, audio_files(args.dev)), **speed(entry.name, clip)})
     table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out.with_suffix(".csv"), index=False)
-    out.with_suffix(".md").write_text(
-        "# ECC zoo: real bitrate vs the model's estimate (dev split), and speed\n\n"
-        f"Dev split: `{args.dev}`. file = whole .ecc files (header, check bytes, length prefixes); payload = range-coded "
-        "sections; estimate = ideal -log2 likelihood of every coded symbol under the decoder-side model; "
-        "one_file = the whole dev split joined into one .ecc file (20 s sections), against its own estimate. "
-        "Speed: 10 s of speech, encode + decode, one thread, best of 3.\n\n"
-        + table.to_markdown(index=False, floatfmt=".3f") + "\n")
+    write_table(table, Path(args.out), "ECC zoo: real bitrate vs the model's estimate (dev split), and speed",
+                f"Dev split: `{args.dev}`. file = whole .ecc files (header, check bytes, length prefixes); payload = "
+                "range-coded sections; estimate = ideal -log2 likelihood of every coded symbol under the decoder-side "
+                "model; one_file = the whole dev split joined into one .ecc file (20 s sections), against its own "
+                "estimate. Speed: 10 s of speech, encode + decode, one thread, best of 3.")
     print(table.to_string(index=False))
 
 
