@@ -6,6 +6,8 @@ import functools
 import torch
 from torch import nn
 
+from .transforms.stft import CompressedSTFT, STFTConfig
+
 
 @functools.lru_cache(maxsize=8)
 def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int) -> torch.Tensor:
@@ -31,14 +33,11 @@ def weighted_l1(estimate: torch.Tensor, target: torch.Tensor, overshoot_weight: 
 
 
 def compressed_complex_loss(wav_hat: torch.Tensor, wav: torch.Tensor, n_fft: int = 512, power: float = 0.3) -> torch.Tensor:
-    """Mean squared distance of power-law compressed complex spectra ``|X|**power * exp(j angle(X))``
-    (hop ``n_fft // 4``), as in TF-Codec: unlike the magnitude losses it also scores phase."""
-    window = torch.hann_window(n_fft, device=wav.device)
-    spectra = []
-    for x in (wav_hat, wav):
-        spec = torch.stft(x, n_fft, n_fft // 4, window=window, return_complex=True)
-        spectra.append(spec * spec.abs().clamp_min(1e-7) ** (power - 1))
-    return (spectra[0] - spectra[1]).abs().square().mean()
+    """Mean squared distance per bin of power-law compressed complex spectra ``|X|**power * exp(j angle(X))``
+    of waveforms ``[B, N]`` (hop ``n_fft // 4``), as in TF-Codec: unlike the magnitude losses it also scores phase."""
+    stft = CompressedSTFT(STFTConfig(n_fft=n_fft, hop=n_fft // 4, power=power)).to(wav.device)
+    # real and imaginary parts are separate channels: their mean square is half the mean |difference|^2 per bin
+    return 2 * (stft.analysis(wav_hat) - stft.analysis(wav)).square().mean()
 
 
 class MultiResolutionSTFTLoss(nn.Module):
