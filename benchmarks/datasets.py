@@ -1,18 +1,28 @@
-"""Speech datasets: the Asterisk prompt corpus recipe and a loader for any folder of audio.
+"""Speech datasets: corpus recipes built from Debian packages, and a loader for any folder of audio.
 
-Recipe (``python -m benchmarks.datasets asterisk OUT``): the Debian packages
-``asterisk-core-sounds-{en,es,fr,it,ru}-g722`` (G.722, 16 kHz; CC-BY-SA-3.0 / CC-BY-3.0) are
-decoded with ffmpeg, long silences are shortened, and each file goes to 16 kHz mono FLAC under
-``OUT/{train,dev,test}/{lang}/``. The split is file-level, seeded, 90/5/5 within each voice/language,
-and recorded in ``OUT/manifest.csv``.
+Two recipes, both writing 16 kHz mono FLAC with long silences shortened and a ``manifest.csv``:
+
+- ``asterisk`` (``python -m benchmarks.datasets asterisk OUT``): the Asterisk prompts
+  (``asterisk-core-sounds-{en,es,fr,it,ru}-g722``, CC-BY-SA-3.0 / CC-BY-3.0) under
+  ``OUT/{train,dev,test}/{lang}/``; file-level, seeded 90/5/5 split within each voice.
+- ``speech`` (``python -m benchmarks.datasets speech OUT``): the Asterisk voices plus ``festvox-ru``
+  (one male Russian voice, BSD-like notice) and the KDE ``klettres-data`` / ``ktuberling-data`` clips
+  (GPL-2+, one voice per package and language), under ``OUT/{train,dev,test,unseen}/{corpus}/{voice}/``.
+  Seen voices are split 90/5/5 by file (the Asterisk files land in the same split as in the
+  ``asterisk`` recipe); the voices of :data:`UNSEEN_VOICES` go whole to ``unseen``, a test split of
+  speakers no model trains or tunes on. Narrowband files (sampled below 16 kHz, or with no energy
+  above 4 kHz) and exact duplicates are skipped and counted. Each corpus's license goes beside the data
+  (``OUT/LICENSES.md`` and the Debian copyright files under ``OUT/licenses/``).
 """
+
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +31,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from ecc.audio import AUDIO_SUFFIXES, Audio, load_audio
+from ecc.audio import AUDIO_SUFFIXES, audio_files, iter_audio, load_audio, to_mono_rate  # noqa: F401 (re-exported)
 
 ASTERISK_ROOT = Path("/usr/share/asterisk/sounds")
 ASTERISK_VOICES = {  # language -> (folder, speaker)
@@ -33,6 +43,11 @@ ASTERISK_VOICES = {  # language -> (folder, speaker)
 }
 SAMPLE_RATE = 16000
 SPLITS = ("train", "dev", "test")
+SPEECH_SPLITS = SPLITS + ("unseen",)
+# whole voices held out of train and dev: one Asterisk voice and four KDE languages (both packages)
+UNSEEN_VOICES = frozenset({"asterisk/fr", "klettres/de", "ktuberling/de", "klettres/hu", "klettres/nl",
+                           "ktuberling/nl", "klettres/uk", "ktuberling/uk"})
+NARROWBAND_DB = -45.0  # energy 4-7.5 kHz relative to 0-4 kHz below this: a narrowband recording
 
 
 @dataclass(frozen=True)
@@ -118,20 +133,138 @@ def prepare_asterisk(out: Path, config: SplitConfig = SplitConfig(), jobs: int =
     return manifest
 
 
-def audio_files(root: str | Path) -> list[Path]:
-    """Every audio file under ``root`` (recursively), sorted; works for LibriTTS/VCTK-style trees."""
-    root = Path(root)
-    if root.is_file():
-        return [root]
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such file or folder")
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+@dataclass(frozen=True)
+class Corpus:
+    """A speech corpus from a Debian package: its voices' source files and its license."""
+
+    name: str
+    packages: str  # the apt packages that provide it
+    license: str
+    copyright: tuple[Path, ...]  # Debian copyright files, copied beside the data
+    root: Path
+
+    def voices(self) -> dict[str, list[Path]]:
+        """``{voice: source files}``; a voice is ``corpus/language`` (or the corpus's one speaker)."""
+        audio = lambda folder: sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES + (".g722",)
+                                      and p.is_file() and p.stat().st_size > 0)
+        if self.name == "asterisk":
+            found = {lang: audio(self.root / folder) for lang, (folder, _) in ASTERISK_VOICES.items()}
+        elif self.name == "festvox-ru":
+            found = {"msu_ru_nsh": audio(self.root)}
+        else:  # KDE: one folder per language
+            found = {d.name: audio(d) for d in sorted(self.root.iterdir()) if d.is_dir()}
+        voices = {f"{self.name}/{k}": v for k, v in found.items() if v}
+        if not voices:
+            raise FileNotFoundError(f"no audio for {self.name} under {self.root}: apt-get install {self.packages}")
+        return voices
 
 
-def iter_audio(root: str | Path, sample_rate: int = SAMPLE_RATE) -> Iterator[tuple[Path, Audio]]:
-    """Yield ``(path, mono audio at sample_rate)`` for every audio file under ``root``."""
-    for path in audio_files(root):
-        yield path, load_audio(path, sample_rate)
+DOC = Path("/usr/share/doc")
+CORPORA = (
+    Corpus("asterisk", " ".join(f"asterisk-core-sounds-{l}-g722" for l in ASTERISK_VOICES), "CC-BY-SA-3.0 / CC-BY-3.0",
+           tuple(DOC / f"asterisk-core-sounds-{l}-g722" / "copyright" for l in ASTERISK_VOICES), ASTERISK_ROOT),
+    Corpus("festvox-ru", "festvox-ru", "BSD-like (Nickolay V. Shmyrev, 2005; notice kept in licenses/)",
+           (DOC / "festvox-ru" / "copyright",), Path("/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav")),
+    Corpus("klettres", "klettres-data", "GPL-2+", (DOC / "klettres-data" / "copyright",), Path("/usr/share/klettres")),
+    Corpus("ktuberling", "ktuberling-data", "GPL-2+", (DOC / "ktuberling-data" / "copyright",),
+           Path("/usr/share/ktuberling/sounds")),
+)
+
+
+def read_source(path: Path) -> tuple[np.ndarray, int]:
+    """A corpus source file as mono float32 at 16 kHz, and its native sample rate (G.722 via ffmpeg)."""
+    if path.suffix == ".g722":
+        pcm = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "g722", "-i", str(path), "-f", "s16le",
+                              "-ac", "1", "-ar", str(SAMPLE_RATE), "-"], check=True, capture_output=True).stdout
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768, SAMPLE_RATE
+    audio = load_audio(path, None)
+    return to_mono_rate(audio.samples, audio.sample_rate, SAMPLE_RATE), audio.sample_rate
+
+
+def high_band_db(x: np.ndarray, rate: int = SAMPLE_RATE) -> float:
+    """Energy in 4-7.5 kHz relative to 0-4 kHz, dB: about -20 for wideband speech, below -45 when the
+    recording was narrowband (8 kHz) before it was upsampled."""
+    n = 512
+    if len(x) < n:
+        return -np.inf
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[:: n // 2] * np.hanning(n)
+    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(0)
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    low, high = power[freqs < 4000].sum(), power[(freqs >= 4000) & (freqs < 7500)].sum()
+    return float(10 * np.log10(high / max(low, 1e-20) + 1e-20))
+
+
+def _convert_source(job: tuple[Path, Path]) -> float | None:
+    """Convert one source to FLAC at ``dst``; seconds written, or ``None`` for a narrowband file."""
+    src, dst = job
+    x, native = read_source(src)
+    if native < SAMPLE_RATE or high_band_db(x) < NARROWBAND_DB:
+        return None
+    x = trim_silence(x, SAMPLE_RATE)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(dst, np.clip(x, -1, 1), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    return len(x) / SAMPLE_RATE
+
+
+def prepare_speech(out: Path, config: SplitConfig = SplitConfig(), jobs: int = 2,
+                   corpora: tuple[Corpus, ...] = CORPORA) -> Path:
+    """Build the multi-voice corpus under ``out`` (see the module docstring); returns the manifest path.
+
+    Existing outputs are kept, so an interrupted run resumes. Prints what was skipped.
+    """
+    planned, seen_bytes, duplicates = [], set(), 0
+    for corpus in corpora:
+        for voice, files in corpus.voices().items():
+            unique = []
+            for f in files:
+                digest = hashlib.sha1(f.read_bytes()).digest()
+                duplicates += digest in seen_bytes
+                if digest not in seen_bytes:
+                    seen_bytes.add(digest)
+                    unique.append(f)
+            splits = ({f: "unseen" for f in unique} if voice in UNSEEN_VOICES else split_files(unique, config))
+            source_root = corpus.root / ASTERISK_VOICES[voice.split("/")[1]][0] if corpus.name == "asterisk" else corpus.root
+            for src, split in splits.items():
+                rel = src.relative_to(source_root)
+                if corpus.name != "asterisk" and corpus.name != "festvox-ru":
+                    rel = rel.relative_to(rel.parts[0])  # the language folder is the voice
+                dst = out / split / voice / rel.with_suffix(".flac")
+                planned.append((corpus, voice, split, src, dst))
+    results = {}
+    todo = [(src, dst) for *_, src, dst in planned if not dst.exists()]
+    with ProcessPoolExecutor(jobs) as pool:
+        for (src, _), seconds in tqdm(zip(todo, pool.map(_convert_source, todo, chunksize=8)), total=len(todo),
+                                      desc="speech", unit="file"):
+            results[src] = seconds
+    manifest, narrowband = out / "manifest.csv", 0
+    with manifest.open("w") as handle:
+        handle.write("path,corpus,voice,split,license,seconds\n")
+        for corpus, voice, split, src, dst in planned:
+            if not dst.exists():
+                narrowband += results.get(src, 0) is None
+                continue
+            handle.write(f"{dst.relative_to(out).as_posix()},{corpus.name},{voice},{split},"
+                         f"\"{corpus.license}\",{sf.info(dst).duration:.3f}\n")
+    _write_licenses(out, corpora)
+    print(f"speech: skipped {narrowband} narrowband and {duplicates} duplicate files", file=sys.stderr)
+    return manifest
+
+
+def _write_licenses(out: Path, corpora: tuple[Corpus, ...]) -> None:
+    """``out/LICENSES.md`` (corpus, packages, license, voices held out) and the copyright files."""
+    (out / "licenses").mkdir(parents=True, exist_ok=True)
+    lines = ["# Licenses of the speech data in this folder", "",
+             "| corpus | Debian packages | license | copyright files |", "|---|---|---|---|"]
+    for corpus in corpora:
+        names = []
+        for path in corpus.copyright:
+            if path.is_file():
+                name = f"{path.parent.name}.copyright"
+                shutil.copyfile(path, out / "licenses" / name)
+                names.append(f"licenses/{name}")
+        lines.append(f"| {corpus.name} | {corpus.packages} | {corpus.license} | {', '.join(names)} |")
+    lines += ["", "Voices held out whole (split `unseen`): " + ", ".join(sorted(UNSEEN_VOICES)) + "."]
+    (out / "LICENSES.md").write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,10 +272,14 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="dataset", required=True)
     ast = sub.add_parser("asterisk", help="Asterisk prompts (Debian asterisk-core-sounds-*-g722) to FLAC + split")
     ast.add_argument("out", type=Path, help="output folder, e.g. data/asterisk")
-    ast.add_argument("--seed", type=int, default=0)
-    ast.add_argument("--jobs", type=int, default=2)
+    speech = sub.add_parser("speech", help="Asterisk + festvox-ru + KDE clips, with an unseen-speaker split")
+    speech.add_argument("out", type=Path, help="output folder, e.g. data/speech")
+    for p in (ast, speech):
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    manifest = prepare_asterisk(args.out, SplitConfig(seed=args.seed), args.jobs)
+    prepare = prepare_asterisk if args.dataset == "asterisk" else prepare_speech
+    manifest = prepare(args.out, SplitConfig(seed=args.seed), args.jobs)
     print(f"wrote {manifest}", file=sys.stderr)
 
 

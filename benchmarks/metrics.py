@@ -130,7 +130,7 @@ def mel_cepstral_distortion(ref: np.ndarray, deg: np.ndarray, rate: int, n_mels:
     """MCD in dB, ``10 / ln 10 * sqrt(2 * sum_k (c_k - c'_k)**2)`` averaged over the active reference
     frames, with ``c_1..c_12`` the orthonormal DCT-II of the natural-log mel amplitude spectrum
     (``c_0``, the energy, excluded). An MFCC-style MCD: compare values within this harness."""
-    from ecc.losses import mel_filterbank
+    from ecc.mel import mel_filterbank
 
     p_ref, p_deg = _power_spectrogram(ref, rate), _power_spectrogram(deg, rate)
     n_fft = (p_ref.shape[0] - 1) * 2

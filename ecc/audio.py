@@ -120,6 +120,22 @@ def _blocks(handle: sf.SoundFile, sample_rate: int, block: int) -> Iterator[np.n
         yield pending
 
 
+def audio_files(root: str | Path) -> list[Path]:
+    """Every audio file under ``root`` (recursively), sorted; works for LibriTTS/VCTK-style trees."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such file or folder")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def iter_audio(root: str | Path, sample_rate: int = 16000) -> Iterator[tuple[Path, Audio]]:
+    """Yield ``(path, mono audio at sample_rate)`` for every audio file under ``root``."""
+    for path in audio_files(root):
+        yield path, load_audio(path, sample_rate)
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
     """Write ``data`` to ``path`` (``-``: stdout) via a temporary file and a rename.
 

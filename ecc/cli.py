@@ -170,6 +170,18 @@ def cmd_train(args: argparse.Namespace) -> None:
     train(replace(config, **overrides))
 
 
+def cmd_train_vocoder(args: argparse.Namespace) -> None:
+    import json
+    from dataclasses import replace
+
+    from .vocoder_train import VocoderTrainConfig, train_vocoder
+
+    config = VocoderTrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else VocoderTrainConfig()
+    overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
+                                   ("device", args.device)) if v is not None}
+    train_vocoder(replace(config, **overrides))
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from .train import export
 
@@ -179,9 +191,11 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
-    from benchmarks.datasets import SplitConfig, prepare_asterisk
+    from benchmarks.datasets import SplitConfig, prepare_asterisk, prepare_speech
 
-    print(f"wrote {prepare_asterisk(Path(args.out), SplitConfig(seed=args.seed), args.jobs)}", file=sys.stderr)
+    prepare = prepare_speech if args.recipe == "speech" else prepare_asterisk
+    out = args.out or f"data/{args.recipe}"
+    print(f"wrote {prepare(Path(out), SplitConfig(seed=args.seed), args.jobs)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GAN fine-tuning: add a spectral discriminator's losses (weights etc.: 'adversarial' in --config)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("train-vocoder", help="train (or resume) the shared vocoder; resumes from OUT/last.pt",
+                       description="Mel warm-up, then adversarial training (multi-period + multi-resolution "
+                                   "discriminators). Stops at --steps; run again with more steps to continue. "
+                                   "Uses a CUDA GPU when present.")
+    p.add_argument("--config", help="JSON VocoderTrainConfig (fields of ecc.vocoder_train.VocoderTrainConfig)")
+    p.add_argument("--data", help="folder of training audio (default data/speech/train)")
+    p.add_argument("--out", help="run folder (default runs/vocoder)")
+    p.add_argument("--steps", type=int, help="train until this step (default 100000)")
+    p.add_argument("--device", help="auto (default: cuda if available), cpu, cuda, cuda:1, ...")
+    p.set_defaults(func=cmd_train_vocoder)
+
     p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")
     p.add_argument("checkpoint")
     p.add_argument("name", help="the name the model is used by (ecc encode --model NAME)")
@@ -246,8 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("prepare-data", help="build the Asterisk speech corpus (FLAC, train/dev/test split)")
-    p.add_argument("out", nargs="?", default="data/asterisk")
+    p = sub.add_parser("prepare-data", help="build a speech corpus from Debian packages (FLAC, splits, licenses)",
+                       description="asterisk: the Asterisk prompts, train/dev/test. speech: Asterisk + festvox-ru + "
+                                   "KDE klettres/ktuberling clips, train/dev/test plus 'unseen' (voices held out "
+                                   "whole), narrowband files skipped, licenses beside the data.")
+    p.add_argument("out", nargs="?", help="output folder (default data/RECIPE)")
+    p.add_argument("--recipe", choices=("asterisk", "speech"), default="asterisk")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2)
     p.set_defaults(func=cmd_prepare_data)

@@ -94,3 +94,42 @@ def feature_matching_loss(real: Outputs, fake: Outputs) -> torch.Tensor:
         for r, f in zip(real_features, fake_features)
     ]
     return sum(terms) / len(terms)
+
+
+class PeriodDiscriminator(nn.Module):
+    """HiFi-GAN's period discriminator, scaled down: the waveform ``[B, N]`` is cut into ``period``
+    interleaved phases, folded into the batch, and judged by strided 1-D convs (the same maths as
+    HiFi-GAN's (k, 1) 2-D kernels, faster on CPUs). Logits ``[B, T]`` and activations per layer."""
+
+    def __init__(self, period: int, channels: tuple[int, ...] = (16, 64, 256, 512)) -> None:
+        super().__init__()
+        self.period = period
+        widths = (1,) + channels
+        self.convs = nn.ModuleList(
+            weight_norm(nn.Conv1d(c_in, c_out, 5, stride=3, padding=2)) for c_in, c_out in zip(widths, widths[1:])
+        )
+        self.convs.append(weight_norm(nn.Conv1d(channels[-1], channels[-1], 5, padding=2)))
+        self.out = weight_norm(nn.Conv1d(channels[-1], 1, 3, padding=1))
+
+    def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        batch, n = wav.shape
+        pad = (-n) % self.period
+        if pad:
+            wav = F.pad(wav.unsqueeze(1), (0, pad), mode="reflect").squeeze(1)
+        x = wav.view(batch, -1, self.period).transpose(1, 2).reshape(batch * self.period, 1, -1)
+        features = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), 0.1)
+            features.append(x)
+        return self.out(x).reshape(batch, -1), features
+
+
+class MultiPeriodDiscriminator(nn.Module):
+    """One :class:`PeriodDiscriminator` per period (primes, so the phases seen do not repeat)."""
+
+    def __init__(self, periods: tuple[int, ...] = (2, 3, 5, 7, 11), channels: tuple[int, ...] = (16, 64, 256, 512)) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(PeriodDiscriminator(p, channels) for p in periods)
+
+    def forward(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        return [d(wav) for d in self.discriminators]

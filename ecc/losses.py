@@ -1,29 +1,11 @@
 """Reconstruction losses on waveforms ``[B, N]``: multi-resolution STFT and log-mel distances."""
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import nn
 
+from .mel import mel_filterbank
 from .transforms.stft import CompressedSTFT, STFTConfig
-
-
-@functools.lru_cache(maxsize=8)
-def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int) -> torch.Tensor:
-    """``[n_mels, n_fft // 2 + 1]`` triangular HTK-mel filters."""
-    def hz_to_mel(f):
-        return 2595.0 * torch.log10(1.0 + f / 700.0)
-
-    def mel_to_hz(m):
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    edges = mel_to_hz(torch.linspace(hz_to_mel(torch.tensor(0.0)), hz_to_mel(torch.tensor(sample_rate / 2)), n_mels + 2))
-    lower, center, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    up = (freqs - lower) / (center - lower)
-    down = (upper - freqs) / (upper - center)
-    return torch.clamp(torch.minimum(up, down), min=0.0)
 
 
 def weighted_l1(estimate: torch.Tensor, target: torch.Tensor, overshoot_weight: float = 1.0) -> torch.Tensor:

@@ -1,0 +1,198 @@
+"""Training of the shared vocoder: a mel-loss warm-up, then adversarial training against a
+multi-period and a multi-resolution discriminator (least squares + feature matching + mel loss, as in
+HiFi-GAN and Vocos).
+
+Resumable and device-agnostic: ``OUT/last.pt`` (tensors and plain values only, read with
+``weights_only=True``) holds generator, discriminators, optimizers, step and RNG state; running the
+same command continues from it, on a CUDA GPU when one is present (``device="auto"``), else on CPU.
+The run stops at ``steps``, so a driver can alternate training and evaluation
+(``scripts/train_vocoder.sh``).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import CropSampler
+from .discriminator import (AdversarialConfig, MultiPeriodDiscriminator, MultiResolutionDiscriminator,
+                            discriminator_loss, feature_matching_loss, generator_loss)
+from .mel import LogMel
+from .vocoder import Vocoder, VocoderConfig
+
+
+@dataclass(frozen=True)
+class VocoderTrainConfig:
+    """One vocoder run. Losses: ``mel_weight`` x L1 log-mel + (after ``warmup_steps``) the adversarial
+    losses of both discriminators + ``feature_weight`` x feature matching."""
+
+    data: str = "data/speech/train"
+    out: str = "runs/vocoder"
+    steps: int = 100_000
+    batch: int = 8
+    crop_seconds: float = 0.5
+    lr: float = 2e-4
+    warmup_steps: int = 5000
+    mel_weight: float = 45.0
+    feature_weight: float = 2.0
+    periods: tuple[int, ...] = (2, 3, 5, 7, 11)
+    period_channels: tuple[int, ...] = (16, 32, 128, 256)  # HiFi-GAN: 32..1024; 16..512 costs 3.5x per step here
+    resolution: AdversarialConfig = field(default_factory=lambda: AdversarialConfig(hidden=64))
+    model: VocoderConfig = field(default_factory=VocoderConfig)
+    seed: int = 0
+    checkpoint_every: int = 500
+    device: str = "auto"  # "auto": cuda when available, else cpu
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VocoderTrainConfig":
+        d = dict(d)
+        for key in ("periods", "period_channels"):
+            if key in d:
+                d[key] = tuple(d[key])
+        if "resolution" in d:
+            d["resolution"] = AdversarialConfig.from_dict(d["resolution"])
+        if "model" in d:
+            d["model"] = VocoderConfig.from_dict(d["model"])
+        return cls(**d)
+
+
+class VocoderGAN:
+    """Generator, both discriminators and their optimizers; one training step at a time."""
+
+    def __init__(self, config: VocoderTrainConfig, device: torch.device) -> None:
+        self.config = config
+        self.generator = Vocoder(config.model).to(device)
+        self.mpd = MultiPeriodDiscriminator(config.periods, config.period_channels).to(device)
+        self.mrd = MultiResolutionDiscriminator(config.resolution, config.model.mel.sample_rate).to(device)
+        self.mel = LogMel(config.model.mel).to(device)
+        betas = (0.8, 0.99)
+        self.g_optimizer = torch.optim.AdamW(self.generator.parameters(), lr=config.lr, betas=betas)
+        self.d_optimizer = torch.optim.AdamW([*self.mpd.parameters(), *self.mrd.parameters()], lr=config.lr, betas=betas)
+
+    def step(self, wav: torch.Tensor, adversarial: bool) -> dict[str, float]:
+        """One update on real crops ``[B, N]``; returns the losses (floats) for the log."""
+        c = self.config
+        mel = self.mel(wav)
+        fake = self.generator(mel, wav.shape[-1])
+        losses: dict[str, torch.Tensor] = {}
+        if adversarial:
+            real_out = [d(wav) for d in (self.mpd, self.mrd)]
+            fake_out = [d(fake.detach()) for d in (self.mpd, self.mrd)]
+            losses["disc"] = sum(discriminator_loss(r, f) for r, f in zip(real_out, fake_out))
+            self.d_optimizer.zero_grad(set_to_none=True)
+            losses["disc"].backward()
+            self.d_optimizer.step()
+        losses["mel"] = F.l1_loss(self.mel(fake), mel)
+        loss = c.mel_weight * losses["mel"]
+        if adversarial:
+            for d in (self.mpd, self.mrd):
+                d.requires_grad_(False)
+            with torch.no_grad():
+                real_out = [d(wav) for d in (self.mpd, self.mrd)]
+            fake_out = [d(fake) for d in (self.mpd, self.mrd)]
+            for d in (self.mpd, self.mrd):
+                d.requires_grad_(True)
+            losses["adv"] = sum(generator_loss(f) for f in fake_out)
+            losses["fm"] = sum(feature_matching_loss(r, f) for r, f in zip(real_out, fake_out))
+            loss = loss + losses["adv"] + c.feature_weight * losses["fm"]
+        self.g_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.generator.parameters(), 100.0)
+        self.g_optimizer.step()
+        return {"loss": loss.item(), **{k: v.item() for k, v in losses.items()}}
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.state_dict(), "mpd": self.mpd.state_dict(), "mrd": self.mrd.state_dict(),
+                "g_optimizer": self.g_optimizer.state_dict(), "d_optimizer": self.d_optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("generator", "mpd", "mrd", "g_optimizer", "d_optimizer"):
+            getattr(self, name).load_state_dict(state[name])
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto``: the first CUDA device when available, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def train_vocoder(config: VocoderTrainConfig) -> Path:
+    """Run (or resume) vocoder training up to ``config.steps``; returns the checkpoint path."""
+    torch.set_flush_denormal(True)
+    device = pick_device(config.device)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
+    if resumed is not None:  # the run's own architecture and losses; only steps/data/out/device may change
+        saved = VocoderTrainConfig.from_dict(json.loads(resumed["config"]))
+        config = VocoderTrainConfig(**{**asdict(saved), "resolution": saved.resolution, "model": saved.model,
+                                       "steps": config.steps, "data": config.data, "out": config.out,
+                                       "device": config.device})
+    gan = VocoderGAN(config, device)
+    sampler = CropSampler(config.data, config.model.mel.sample_rate,
+                          int(config.crop_seconds * config.model.mel.sample_rate), config.seed)
+    step = 0
+    if resumed is not None:
+        gan.load_state_dict(resumed["state"])
+        step = int(resumed["step"])
+        torch.set_rng_state(resumed["torch_rng"])
+        sampler.rng = np.random.default_rng(int(resumed["sampler_seed"]))
+        print(f"resumed {last} at step {step} on {device}")
+    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    log = (out / "log.jsonl").open("a")
+    bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
+    start = time.time()
+    while step < config.steps:
+        wav = sampler.batch(config.batch).to(device)
+        losses = gan.step(wav, adversarial=step >= config.warmup_steps)
+        step += 1
+        bar.update(1)
+        bar.set_postfix(mel=f"{losses['mel']:.3f}", **({"adv": f"{losses['adv']:.2f}"} if "adv" in losses else {}))
+        if step % 50 == 0:
+            log.write(json.dumps({"step": step, **losses, "seconds": round(time.time() - start, 1)}) + "\n")
+            log.flush()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(gan, config, step, sampler, last)
+    bar.close()
+    return last
+
+
+def save_checkpoint(gan: VocoderGAN, config: VocoderTrainConfig, step: int, sampler: CropSampler, path: Path) -> None:
+    """Atomically write the resumable state (refusing non-finite weights)."""
+    if any(not torch.isfinite(p).all() for p in gan.generator.parameters()):
+        raise FloatingPointError(f"non-finite generator weights at step {step}; not overwriting {path}")
+    state = {"config": json.dumps(asdict(config)), "state": gan.state_dict(), "step": step,
+             "torch_rng": torch.get_rng_state(), "sampler_seed": int(sampler.rng.integers(2**63))}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:
+    """The generator of a training checkpoint (eval mode, CPU) and its step."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    config = VocoderTrainConfig.from_dict(json.loads(state["config"]))
+    generator = Vocoder(config.model)
+    generator.load_state_dict(state["state"]["generator"])
+    return generator.eval(), int(state["step"])
+
+
+def export_vocoder(checkpoint: str | Path, out: str | Path) -> Vocoder:
+    """Write the generator of a training checkpoint as safetensors weights at ``out``, with its
+    provenance (step, training config, the command that continues it) in the file's metadata."""
+    generator, step = load_generator(checkpoint)
+    config = json.loads(torch.load(checkpoint, map_location="cpu", weights_only=True)["config"])
+    generator.save(out, {"step": step, "train_config": config,
+                         "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"})
+    return generator

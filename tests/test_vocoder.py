@@ -1,0 +1,96 @@
+"""The shared vocoder: shapes, config validation, safe weights round trip, training resume."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from ecc.discriminator import MultiPeriodDiscriminator
+from ecc.mel import LogMel, MelConfig
+from ecc.vocoder import Vocoder, VocoderConfig
+from ecc.vocoder_train import VocoderTrainConfig, export_vocoder, load_generator, train_vocoder
+
+TINY = VocoderConfig(dim=16, intermediate=32, layers=2)
+
+
+def test_log_mel_frames_and_vocoder_output_length():
+    mel = LogMel()(torch.randn(2, 16000))
+    assert mel.shape == (2, 80, MelConfig().frames(16000)) == (2, 80, 101)
+    vocoder = Vocoder(TINY)
+    assert vocoder(mel, 16000).shape == (2, 16000)
+    assert vocoder(mel).shape == (2, 100 * 160)
+    assert vocoder.copy_synthesis(torch.randn(1, 5000)).shape == (1, 5000)
+
+
+def test_vocoder_rejects_a_representation_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"\[B, 80, T\] log-mel"):
+        Vocoder(TINY)(torch.randn(1, 64, 10))
+
+
+@pytest.mark.parametrize("field, value, message", [("dim", 0, "dim must be positive"),
+                                                   ("kernel", 4, "kernel must be odd"),
+                                                   ("n_fft", 100, "at least the hop")])
+def test_vocoder_config_validates_on_construction(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        replace(TINY, **{field: value})
+
+
+def test_unknown_config_field_is_named():
+    with pytest.raises(ValueError, match="unknown VocoderConfig field.*widht"):
+        VocoderConfig.from_dict({"widht": 3})
+
+
+def test_weights_round_trip_through_safetensors(tmp_path):
+    vocoder = Vocoder(TINY)
+    vocoder.save(tmp_path / "v.safetensors", {"step": 7})
+    loaded = Vocoder.load(tmp_path / "v.safetensors")
+    assert loaded.config == TINY
+    mel = torch.randn(1, 80, 20)
+    with torch.no_grad():
+        assert torch.equal(loaded(mel), vocoder.eval()(mel))
+
+
+def test_loading_a_file_that_is_not_vocoder_weights_names_it(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="bad.safetensors: not a safetensors"):
+        Vocoder.load(bad)
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"), metadata={"family": "ecc"})
+    with pytest.raises(ValueError, match="family 'ecc'"):
+        Vocoder.load(tmp_path / "other.safetensors")
+
+
+def test_period_discriminator_folds_the_period_into_the_batch():
+    outputs = MultiPeriodDiscriminator(periods=(2, 3), channels=(4, 8))(torch.randn(3, 1001))
+    for (logits, features), period in zip(outputs, (2, 3)):
+        assert logits.shape[0] == 3 and features[0].shape[0] == 3 * period
+
+
+def test_training_warms_up_then_turns_adversarial_and_resumes(tmp_path, sample_paths, capsys):
+    config = VocoderTrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=2, batch=2,
+                                crop_seconds=0.25, warmup_steps=2, checkpoint_every=2, model=TINY,
+                                period_channels=(4, 8), device="cpu")
+    last = train_vocoder(config)
+    state = torch.load(last, weights_only=True)  # plain tensors and values only
+    assert state["step"] == 2
+    train_vocoder(replace(config, steps=4, warmup_steps=10))  # a resume keeps the run's own warm-up
+    assert "resumed" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "train_config.json").read_text())["warmup_steps"] == 2
+    generator, step = load_generator(last)
+    assert step == 4 and generator.config == TINY
+    vocoder = export_vocoder(last, tmp_path / "v.safetensors")
+    assert torch.equal(Vocoder.load(tmp_path / "v.safetensors").embed.weight, vocoder.embed.weight)
+
+
+def test_training_is_deterministic(tmp_path, sample_paths):
+    weights = []
+    for name in ("a", "b"):
+        config = VocoderTrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / name), steps=2, batch=2,
+                                    crop_seconds=0.25, warmup_steps=1, model=TINY, period_channels=(4, 8),
+                                    device="cpu")
+        weights.append(load_generator(train_vocoder(config))[0].state_dict())
+    for key, value in weights[0].items():
+        np.testing.assert_array_equal(value.numpy(), weights[1][key].numpy())
