@@ -105,6 +105,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points))
     for codec, reason in result.skipped.items():
         print(f"skipped {codec}: {reason}", file=sys.stderr)
+    if len(result.skipped) == len(codecs) and not args.update:
+        raise ValueError("no codec could run here (reasons above); nothing written")
     kept = ""
     if args.update and (out / "per_file.csv").is_file():
         result = _merge_previous(result, out / "per_file.csv", codecs, metrics)

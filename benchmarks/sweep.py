@@ -134,7 +134,7 @@ def sweep(files: list[Path], codecs: list[str], metrics: list[str], cache: Path,
             rows.append(row)
     per_file = pd.DataFrame(rows)
     if per_file.empty:
-        per_file = pd.DataFrame(columns=["codec", "point", "file", "seconds", "payload_bits", "file_bits", *metrics])
+        per_file = pd.DataFrame(columns=["codec", "point", "file", "seconds", "payload_bits", "file_bits", "error", *metrics])
     per_file["payload_kbps"] = per_file["payload_bits"] / per_file["seconds"] / 1000
     per_file["file_kbps"] = per_file["file_bits"] / per_file["seconds"] / 1000
     return SweepResult(per_file, aggregate(per_file, metrics), skipped)

@@ -1,12 +1,16 @@
-"""Audio file I/O: any soundfile-readable file to mono float32 at a target rate, and atomic writes."""
+"""File I/O: any soundfile-readable file to mono float32 at a target rate, input bytes from files or
+stdin, and safe output (atomic, exclusive unless forced, umask respected, writing through links)."""
 from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
-from collections.abc import Iterator
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +20,18 @@ import soxr
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 
 
-class AudioError(ValueError):
+class InputError(ValueError):
+    """An input that cannot be read: missing, a directory, closed or empty stdin."""
+
+
+class AudioError(InputError):
     """An input that is not readable audio."""
+
+
+OUTPUT_FORMATS = {  # suffix -> soundfile (format, subtype) for decoded audio
+    ".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"), ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,16 +57,36 @@ def to_mono_rate(data: np.ndarray, rate: int, target_rate: int | None) -> np.nda
     return data
 
 
+def check_input(path: str | os.PathLike) -> None:
+    """:class:`InputError` unless ``path`` is a readable file (``-``: an open stdin)."""
+    if str(path) == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise InputError("-: standard input is closed")
+        return
+    if Path(path).is_dir():
+        raise InputError(f"{path}: is a directory, not a file")
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The whole of ``path`` (``-``: stdin); :class:`InputError` if it cannot be read or is empty."""
+    check_input(path)
+    data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+    if not data:
+        raise InputError(f"{'standard input' if str(path) == '-' else path} is empty")
+    return data
+
+
 def _open(path: str | os.PathLike) -> sf.SoundFile:
-    """Open ``path`` (``-``: stdin, read whole) for reading; :class:`AudioError` if missing, not
+    """Open ``path`` (``-``: stdin, read whole) for reading; :class:`InputError` if missing, not
     audio, or empty."""
-    source = io.BytesIO(sys.stdin.buffer.read()) if str(path) == "-" else Path(path)
-    if isinstance(source, Path) and not source.is_file():
-        raise AudioError(f"{path}: no such file")
+    source = io.BytesIO(read_bytes(path)) if str(path) == "-" else Path(path)
+    check_input(path)
     try:
         handle = sf.SoundFile(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({exc})") from exc
+        raise AudioError(f"{path}: not a readable audio file ({_reason(exc)})") from exc
     if handle.frames == 0:
         handle.close()
         raise AudioError(f"{path}: audio file holds no samples")
@@ -77,7 +111,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = 16000, notify:
     with _open(path) as handle:
         if notify:
             _notify_conversion(path, handle, sample_rate)
-        data, rate = handle.read(dtype="float32", always_2d=True), handle.samplerate
+        try:
+            data, rate = handle.read(dtype="float32", always_2d=True), handle.samplerate
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"{path}: audio data is corrupt or truncated ({_reason(exc)})") from exc
     return Audio(to_mono_rate(data, rate, sample_rate), sample_rate or rate)
 
 
@@ -94,10 +131,16 @@ def read_blocks(
     if notify:
         _notify_conversion(path, handle, sample_rate)
     expected = round(handle.frames * sample_rate / handle.samplerate)
-    return _blocks(handle, sample_rate, block), expected
+    return _blocks(handle, sample_rate, block, path), expected
 
 
-def _blocks(handle: sf.SoundFile, sample_rate: int, block: int) -> Iterator[np.ndarray]:
+def _reason(exc: BaseException) -> str:
+    """libsndfile's message without the Python object repr it sometimes carries."""
+    text = str(exc)
+    return text.split(": ", 1)[1] if text.startswith("Error opening <") and ": " in text else text
+
+
+def _blocks(handle: sf.SoundFile, sample_rate: int, block: int, path: str | os.PathLike) -> Iterator[np.ndarray]:
     resampler = (
         soxr.ResampleStream(handle.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
         if handle.samplerate != sample_rate else None
@@ -105,7 +148,10 @@ def _blocks(handle: sf.SoundFile, sample_rate: int, block: int) -> Iterator[np.n
     pending = np.zeros(0, dtype=np.float32)
     with handle:
         while True:
-            data = handle.read(block, dtype="float32", always_2d=True)
+            try:
+                data = handle.read(block, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise AudioError(f"{path}: audio data is corrupt or truncated ({_reason(exc)})") from exc
             last = len(data) < block
             mono = to_mono_rate(data, handle.samplerate, None)
             if resampler is not None:
@@ -136,27 +182,92 @@ def iter_audio(root: str | Path, sample_rate: int = 16000) -> Iterator[tuple[Pat
         yield path, load_audio(path, sample_rate)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
-    """Write ``data`` to ``path`` (``-``: stdout) via a temporary file and a rename.
+def output_format(path: str | os.PathLike) -> tuple[str, str]:
+    """soundfile ``(format, subtype)`` for writing decoded audio to ``path`` by its suffix (``-`` and no
+    suffix: WAV); ``ValueError`` naming the supported suffixes otherwise."""
+    suffix = "" if str(path) == "-" else Path(path).suffix.lower()
+    if suffix == "":
+        return OUTPUT_FORMATS[".wav"]
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"{path}: cannot write {suffix} audio; use {', '.join(OUTPUT_FORMATS)}")
+    return OUTPUT_FORMATS[suffix]
 
-    Refuses to replace an existing file unless ``force``.
-    """
+
+def _is_special(path: Path) -> bool:
+    """A FIFO, device or socket (after following links): written through, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def check_output(path: str | os.PathLike, force: bool) -> None:
+    """Refuse an output before any work: an existing file without ``force``, a directory, or a missing
+    parent folder (named; it is never created)."""
     if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
         return
     path = Path(path)
-    if path.exists() and not force:
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory")
+    if (path.exists() or path.is_symlink()) and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{path.parent}: no such directory (it is not created)")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new contents to; they appear there whole, or not at all.
+
+    ``-`` is stdout. A FIFO or device (or a link to one) is written through directly. Otherwise the
+    data goes to a temporary file beside the link-resolved target (so a symlink stays a symlink),
+    created with the permissions the umask allows, and is then moved in place: replacing the target
+    with ``force``, else created exclusively (``FileExistsError`` if the name appeared meanwhile).
+    The temporary file is removed on any error or interruption.
+    """
+    if str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    check_output(path, force)
+    target = Path(path).resolve()
+    if _is_special(target):
+        with open(target, "wb") as handle:
+            yield handle
+        return
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:  # name the output, not the temporary file
+        raise type(exc)(exc.errno, f"cannot write here ({exc.strerror})", str(path)) from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+            yield handle
+        if force:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)  # fails if the name exists: no check-then-write race
+            except FileExistsError:
+                raise FileExistsError(f"{path} exists; pass --force to overwrite") from None
+            os.unlink(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> None:
+    """Write ``data`` to ``path`` (``-``: stdout) through :func:`atomic_output`."""
+    with atomic_output(path, force) as handle:
+        handle.write(data)
 
 
 def encode_audio(audio: Audio, format: str = "WAV") -> bytes:

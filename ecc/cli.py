@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
+import signal
 import sys
-import tempfile
 from pathlib import Path
 
 import soundfile as sf
@@ -14,7 +13,7 @@ from tqdm import tqdm
 from entropy.bitstream import Bitstream
 from entropy.errors import BitstreamError
 
-from .audio import AudioError, read_blocks, write_atomic
+from .audio import InputError, atomic_output, check_output, output_format, read_blocks, read_bytes, write_atomic
 
 PROGRESS_MIN_SECONDS = 30.0  # show a progress bar for inputs longer than this
 
@@ -26,24 +25,10 @@ def _progress(total_samples: int | None, rate: int, quiet: bool, desc: str) -> t
                 bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
 
 
-def _read_input(path: str) -> bytes:
-    """The bytes of ``path``, or of stdin for ``-``."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    return Path(path).read_bytes()
-
-
-def _refuse_overwrite(path: str, force: bool) -> None:
-    if path != "-" and Path(path).exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite")
-
-
 def cmd_encode(args: argparse.Namespace) -> None:
     from .zoo import load_model
 
-    _refuse_overwrite(args.output, args.force)
+    check_output(args.output, args.force)
     model = load_model(args.model)
     blocks, total = read_blocks(args.input, model.sample_rate, model.chunk_samples, notify=not args.quiet)
     with _progress(total, model.sample_rate, args.quiet, "encode") as bar:
@@ -59,35 +44,28 @@ def cmd_encode(args: argparse.Namespace) -> None:
 def cmd_decode(args: argparse.Namespace) -> None:
     from .zoo import load_model_by_hash
 
-    _refuse_overwrite(args.output, args.force)
-    data = _read_input(args.input)
+    check_output(args.output, args.force)
+    fmt, subtype = output_format(args.output)
+    data = read_bytes(args.input)
     model = load_model_by_hash(Bitstream.from_bytes(data).model_hash)
     stream = model.open_bitstream(data)
-    fmt = "WAV" if args.output == "-" else (Path(args.output).suffix.lstrip(".").upper() or "WAV")
-    if fmt not in sf.available_formats():
-        raise ValueError(f"cannot write audio format {fmt!r}; use .wav or .flac")
     chunks = model.decompress_chunks(stream)
 
     def write(target) -> None:
-        with sf.SoundFile(target, "w", stream.sample_rate, 1, "PCM_16", format=fmt) as out:
+        with sf.SoundFile(target, "w", stream.sample_rate, 1, subtype, format=fmt) as out:
             for chunk in chunks:
                 out.write(chunk.clip(-1, 1))
                 bar.update(len(chunk) / stream.sample_rate)
 
     with _progress(stream.num_samples, stream.sample_rate, args.quiet, "decode") as bar:
-        if args.output == "-":
-            buffer = io.BytesIO()
-            write(buffer)
-            write_atomic("-", buffer.getvalue())
-        else:
-            target = Path(args.output)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
-            os.close(fd)
-            try:
-                write(tmp)
-                os.replace(tmp, target)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+        with atomic_output(args.output, args.force) as handle:
+            if handle.seekable():
+                write(handle)
+            else:  # stdout, a pipe or a device: the headers need a seekable file, so build it in memory
+                buffer = io.BytesIO()
+                buffer.name = f"decoded.{fmt.lower()}"
+                write(buffer)
+                handle.write(buffer.getvalue())
     if not args.quiet:
         print(f"{args.input} -> {args.output}: {stream.num_samples / stream.sample_rate:.2f} s "
               f"({model.name})", file=sys.stderr)
@@ -96,7 +74,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
 def cmd_info(args: argparse.Namespace) -> None:
     from .zoo import UnknownModelError, load_model_by_hash
 
-    data = _read_input(args.input)
+    data = read_bytes(args.input)
     stream = Bitstream.from_bytes(data)
     seconds = stream.num_samples / stream.sample_rate
     try:
@@ -185,7 +163,7 @@ def cmd_train_vocoder(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from .train import export
 
-    _refuse_overwrite(args.output, args.force)
+    check_output(args.output, args.force)
     model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description)
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
 
@@ -287,12 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so partial outputs are removed."""
+    raise KeyboardInterrupt
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         args.func(args)
-    except (AudioError, BitstreamError, FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f"ecc: error: {exc}", file=sys.stderr)
+    except (InputError, BitstreamError, OSError, ValueError) as exc:
+        print(f"ecc: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -144,9 +144,13 @@ class ECCCodec(nn.Module):
         step = self.config.samples_per_latent_frame
         return max(step, int(self.config.chunk_seconds * self.sample_rate) // step * step)
 
-    def _chunk_lengths(self, num_samples: int) -> list[int]:
+    def _chunk_lengths(self, num_samples: int) -> Iterator[int]:
+        """Samples of each chunk, lazily (a forged length is checked, never allocated)."""
         full, rest = divmod(num_samples, self.chunk_samples)
-        return [self.chunk_samples] * full + ([rest] if rest else [])
+        for _ in range(full):
+            yield self.chunk_samples
+        if rest:
+            yield rest
 
     def _padded(self, samples: int) -> int:
         """Chunks shorter than one STFT window are zero-padded to it (and cropped after decoding)."""
@@ -207,6 +211,9 @@ class ECCCodec(nn.Module):
                 raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
             if total % self.chunk_samples or len(chunk) > self.chunk_samples:
                 raise ValueError(f"chunks must hold {self.chunk_samples} samples, but the last")
+            if not np.isfinite(chunk).all():
+                at = (total + int(np.flatnonzero(~np.isfinite(chunk))[0])) / self.sample_rate
+                raise ValueError(f"input audio holds a NaN or infinite sample (at {at:.3f} s); cannot code it")
             encoder = RangeEncoder()
             y_hat = self.latent.compress(encoder, self._analyse_chunk(chunk))
             sections.append(encoder.finish())
@@ -229,7 +236,7 @@ class ECCCodec(nn.Module):
         stream.check_model(self.weights_hash())
         if stream.sample_rate != self.sample_rate:
             raise BitstreamError(f"bitstream sample rate {stream.sample_rate} Hz != model's {self.sample_rate} Hz")
-        if len(stream.sections) != len(self._chunk_lengths(stream.num_samples)):
+        if len(stream.sections) != -(-stream.num_samples // self.chunk_samples):  # before allocating anything
             raise BitstreamError(f"bitstream has {len(stream.sections)} sections for {stream.num_samples} samples")
         return stream
 
@@ -237,7 +244,9 @@ class ECCCodec(nn.Module):
     def decompress_chunks(self, stream: Bitstream) -> Iterator[np.ndarray]:
         """Decode an opened bitstream chunk by chunk: float audio blocks at :attr:`sample_rate`."""
         for samples, section in zip(self._chunk_lengths(stream.num_samples), stream.sections):
-            y_hat = self.latent.decompress(RangeDecoder(section), 1, self._latent_frames(samples))
+            decoder = RangeDecoder(section)
+            y_hat = self.latent.decompress(decoder, 1, self._latent_frames(samples))
+            decoder.verify()
             yield self._synthesize(y_hat, samples)
 
     def decompress(self, data: bytes) -> np.ndarray:

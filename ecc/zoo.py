@@ -46,10 +46,14 @@ def list_models() -> list[ZooEntry]:
     entries: dict[str, ZooEntry] = {}
     for folder in zoo_dirs():
         for path in sorted(folder.glob("*.json")):
-            record = json.loads(path.read_text())
-            if path.stem not in entries:
+            if path.stem in entries:
+                continue
+            try:
+                record = json.loads(path.read_text())
                 entries[path.stem] = ZooEntry(path.stem, float(record["nominal_kbps"]), record.get("description", ""),
                                               record, path.with_suffix(".pt"))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}: malformed zoo record ({type(exc).__name__}: {exc})") from exc
     return sorted(entries.values(), key=lambda e: e.nominal_kbps)
 
 

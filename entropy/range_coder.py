@@ -5,7 +5,10 @@ so the Python overhead is per table, not per symbol. A value outside its table's
 as the table's escape bin followed, at the end of the call, by an Elias-gamma-like code of the
 value in uniform models: any int32 value round-trips exactly.
 
-The decoder must be given the same table indexes in the same order as the encoder.
+The decoder must be given the same table indexes in the same order as the encoder. The coder has
+no end-of-stream marker (a decoder past the end reads zeros), so :meth:`RangeDecoder.verify`
+re-encodes what was decoded and requires the very bytes it was given: a payload with bytes left
+over, one cut short, or one altered so that it decodes to other symbols is refused.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class RangeEncoder:
 
     def __init__(self) -> None:
         self._coder = _queue.RangeEncoder()
+        self._symbols = 0
 
     def encode(self, values: np.ndarray, indexes: np.ndarray, tables: TableSet) -> None:
         """Encode integer ``values`` (any shape, int32 range) with table ``indexes`` (same shape)."""
@@ -61,6 +65,7 @@ class RangeEncoder:
             raise ValueError(f"values {values.shape} and indexes {indexes.shape} differ in size")
         if values.size == 0:
             return
+        self._symbols += values.size
         if not np.issubdtype(values.dtype, np.integer):
             raise TypeError(f"values must be integers, got {values.dtype}")
         if values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max:
@@ -92,16 +97,29 @@ class RangeEncoder:
             shift += _CHUNK_BITS
 
     def finish(self) -> bytes:
-        """The coded bytes (trailing zero bytes dropped; the decoder restores them)."""
-        return self._coder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
+        """The coded bytes: trailing zero bytes dropped (the decoder restores them), but at least one
+        byte when anything was coded, so an empty payload never decodes to symbols."""
+        data = self._coder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
+        return data or (b"\0" if self._symbols else b"")
 
 
 class RangeDecoder:
     """Reads symbols back from a byte string made by :class:`RangeEncoder`."""
 
     def __init__(self, data: bytes) -> None:
-        padded = bytes(data) + b"\0" * (-len(data) % 4)
+        self._data = bytes(data)
+        padded = self._data + b"\0" * (-len(data) % 4)
         self._coder = _queue.RangeDecoder(np.frombuffer(padded, dtype="<u4").astype(np.uint32))
+        self._decoded: list[tuple[np.ndarray, np.ndarray, TableSet]] = []  # for verify()
+
+    def verify(self) -> None:
+        """Raise :class:`BitstreamError` unless the data is exactly what :class:`RangeEncoder` writes for
+        the symbols decoded so far (call after the last symbol)."""
+        encoder = RangeEncoder()
+        for values, indexes, tables in self._decoded:
+            encoder.encode(values, indexes, tables)
+        if encoder.finish() != self._data:
+            raise BitstreamError("payload does not match the symbols decoded from it: corrupt, cut short or extended")
 
     def decode(self, indexes: np.ndarray, tables: TableSet) -> np.ndarray:
         """Decode one value per entry of ``indexes``; returns int32 values of the same shape."""
@@ -126,6 +144,7 @@ class RangeDecoder:
             raise BitstreamError(f"range decoder failed: {exc}") from exc
         if values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max:
             raise BitstreamError("decoded value outside the int32 range: corrupt stream")
+        self._decoded.append((values.astype(np.int32), indexes, tables))
         return values.astype(np.int32).reshape(shape)
 
     def _decode_escapes(self, count: int) -> np.ndarray:

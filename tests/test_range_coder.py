@@ -100,3 +100,35 @@ def test_garbage_stream_raises_bitstream_error_or_decodes():
             RangeDecoder(data).decode(indexes, tables)
         except BitstreamError:
             pass
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(1, 500))
+def test_verify_accepts_exactly_the_encoders_bytes(seed, count):
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 3)
+    indexes = rng.integers(0, len(tables), count)
+    values = tables.offsets[indexes] + rng.integers(-1, tables.lengths[indexes])
+    _, data = round_trip(values, indexes, tables)
+    assert data  # something coded: never an empty payload
+    decoder = RangeDecoder(data)
+    decoder.decode(indexes, tables)
+    decoder.verify()
+    for forged in (b"", data + b"\x01", data + b"\0", data[:-1]):
+        decoder = RangeDecoder(forged)
+        try:
+            decoded = decoder.decode(indexes, tables)
+        except BitstreamError:
+            continue
+        if np.array_equal(decoded, values) and forged == data:
+            continue
+        with pytest.raises(BitstreamError, match="payload does not match"):
+            decoder.verify()
+
+
+def test_all_lowest_symbols_code_to_one_byte_not_to_nothing():
+    tables = TableSet.from_tables([quantize_pmf(np.array([0.9, 0.1]), 0.0)], np.array([0]))
+    values, indexes = np.zeros(5, dtype=np.int32), np.zeros(5, dtype=np.int64)
+    decoded, data = round_trip(values, indexes, tables)
+    np.testing.assert_array_equal(decoded, values)
+    assert data != b""
