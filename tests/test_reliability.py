@@ -225,3 +225,20 @@ def test_a_foreign_models_payload_under_this_models_hash_is_refused(sample_paths
     forged = _rewrite(data, model_hash=model.weights_hash())
     with pytest.raises(BitstreamError):
         model.decompress(forged)
+
+
+def test_readme_plot_example_runs_on_a_fresh_clone(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    line = next(l for l in (root / "README.md").read_text().splitlines() if l.startswith("ecc plot "))
+    results = root / line.split()[2]
+    assert results.is_file(), f"README example needs {results}"
+    assert main(["plot", str(results), "--out", str(tmp_path)]) == 0 and list(tmp_path.glob("*.png"))
+
+
+def test_models_say_their_rates_are_nominal_and_demo_gives_the_scale(capsys):
+    assert main(["models"]) == 0
+    assert all("kbps (nominal)" in line for line in capsys.readouterr().out.strip().splitlines())
+    assert main(["demo"]) == 0
+    assert "MOS-LQO: 1.0 bad .. 4.64" in capsys.readouterr().out
