@@ -95,9 +95,10 @@ def cmd_info(args: argparse.Namespace) -> None:
 def cmd_models(args: argparse.Namespace) -> None:
     from .zoo import DEFAULT_MODEL, list_models
 
+    models = list_models()
     print("# name\tnominal kbps (measured on the dev split; other speech codes at other rates)\tdescription",
           file=sys.stderr)
-    for e in list_models():
+    for e in models:
         default = "  (default)" if e.name == DEFAULT_MODEL else ""
         print(f"{e.name}\t{e.nominal_kbps:g} kbps (nominal)\t{e.description}{default}")
 

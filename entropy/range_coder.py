@@ -7,8 +7,10 @@ value in uniform models: any int32 value round-trips exactly.
 
 The decoder must be given the same table indexes in the same order as the encoder. The coder has
 no end-of-stream marker (a decoder past the end reads zeros), so :meth:`RangeDecoder.verify`
-re-encodes what was decoded and requires the very bytes it was given: a payload with bytes left
-over, one cut short, or one altered so that it decodes to other symbols is refused.
+re-encodes what was decoded and requires the bytes the encoder writes for it, up to the zero bytes
+of the final flush that :meth:`RangeEncoder.finish` drops: a payload with bytes left over, one cut
+short (its symbols would need more zero bytes than a flush leaves), or one altered so that it
+decodes to other symbols is refused.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .tables import TableSet
 
 _MAX_MAGNITUDE_BITS = 34  # zigzag of an int32 needs at most 33 bits
 _CHUNK_BITS = 16
+FLUSH_BYTES = 4  # at most this many trailing zero bytes (the final flush) are dropped from a payload
 _queue = constriction.stream.queue
 _model = constriction.stream.model
 
@@ -96,11 +99,16 @@ class RangeEncoder:
                 self._coder.encode(chunk.astype(np.int32), _model.Uniform(), (1 << width[rows]).astype(np.int32))
             shift += _CHUNK_BITS
 
+    def words(self) -> bytes:
+        """All coded 32-bit words, little-endian, as the coder flushed them."""
+        return self._coder.get_compressed().astype("<u4").tobytes()
+
     def finish(self) -> bytes:
-        """The coded bytes: trailing zero bytes dropped (the decoder restores them), but at least one
-        byte when anything was coded, so an empty payload never decodes to symbols."""
-        data = self._coder.get_compressed().astype("<u4").tobytes().rstrip(b"\0")
-        return data or (b"\0" if self._symbols else b"")
+        """The coded bytes: up to :data:`FLUSH_BYTES` trailing zero bytes dropped (the decoder restores
+        them), but at least one byte when anything was coded, so an empty payload never decodes."""
+        words = self.words()
+        drop = min(len(words) - len(words.rstrip(b"\0")), FLUSH_BYTES, len(words) - (1 if self._symbols else 0))
+        return words[: len(words) - drop]
 
 
 class RangeDecoder:
@@ -118,7 +126,10 @@ class RangeDecoder:
         encoder = RangeEncoder()
         for values, indexes, tables in self._decoded:
             encoder.encode(values, indexes, tables)
-        if encoder.finish() != self._data:
+        words, data = encoder.words(), self._data
+        dropped = words[len(data):]
+        if not (words.startswith(data) and len(dropped) <= FLUSH_BYTES and not dropped.strip(b"\0")
+                and (data or not encoder._symbols)):
             raise BitstreamError("payload does not match the symbols decoded from it: corrupt, cut short or extended")
 
     def decode(self, indexes: np.ndarray, tables: TableSet) -> np.ndarray:

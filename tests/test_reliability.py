@@ -242,3 +242,14 @@ def test_models_say_their_rates_are_nominal_and_demo_gives_the_scale(capsys):
     assert all("kbps (nominal)" in line for line in capsys.readouterr().out.strip().splitlines())
     assert main(["demo"]) == 0
     assert "MOS-LQO: 1.0 bad .. 4.64" in capsys.readouterr().out
+
+
+def test_fuzz_slice_has_no_tracebacks_hangs_or_accepted_cuts():
+    from benchmarks.fuzz import KINDS, run
+
+    result = run(len(KINDS) * 20, seed=1, models=(DEFAULT_MODEL,), time_limit=10.0, progress=False)
+    assert result.total("exception") == 0 and result.total("hang") == 0, result.failures[:5]
+    assert sum(result.counts.values()) == len(KINDS) * 20
+    for kind in ("bit flips", "truncation", "extension", "splice", "random bytes", "crc-valid payload cut",
+                 "crc-valid payload extended", "crc-valid sample rate"):
+        assert result.counts[(kind, "accepted")] == 0, kind  # caught by the checksum or the decoder's checks
