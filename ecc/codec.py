@@ -31,6 +31,19 @@ class ECCConfig:
     source: HarmonicSourceConfig = field(default_factory=HarmonicSourceConfig)
     chunk_seconds: float = 20.0  # coding works on independent chunks of this length (bounded memory)
 
+    def __post_init__(self) -> None:
+        problems = []
+        if self.transform.latent != self.latent.latent:
+            problems.append(f"transform.latent ({self.transform.latent}) != latent.latent ({self.latent.latent})")
+        if self.transform.in_channels != 2 * self.stft.bins:
+            problems.append(f"transform.in_channels ({self.transform.in_channels}) != 2 x STFT bins ({2 * self.stft.bins})")
+        if self.latent.latent % self.latent.slices:
+            problems.append(f"latent.latent ({self.latent.latent}) is not divisible into {self.latent.slices} slices")
+        if self.chunk_seconds <= 0:
+            problems.append(f"chunk_seconds must be positive, got {self.chunk_seconds}")
+        if problems:
+            raise ValueError("invalid ECCConfig: " + "; ".join(problems))
+
     @classmethod
     def from_dict(cls, d: dict) -> "ECCConfig":
         transform = dict(d.get("transform", {}))
@@ -261,7 +274,17 @@ class ECCCodec(nn.Module):
 
     @classmethod
     def load(cls, path, name: str | None = None) -> "ECCCodec":
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        model = cls(ECCConfig.from_dict(ckpt["config"]), name or ckpt.get("name", "ecc"))
-        model.load_state_dict(ckpt["state"])
+        """Read a file written by :meth:`save`. Only tensors and plain values are unpickled
+        (``weights_only``): a file that would run code, or is not a model file, is a ``ValueError``
+        naming it."""
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            config = ECCConfig.from_dict(ckpt["config"])
+            state = ckpt["state"]
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # unpickling refused, not a checkpoint, malformed config
+            raise ValueError(f"{path}: not a loadable ECC model file ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+        model = cls(config, name or ckpt.get("name", "ecc"))
+        model.load_state_dict(state)
         return model.eval()

@@ -56,7 +56,7 @@ def train(config: TrainConfig) -> Path:
     last = out / "last.pt"
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    resumed = torch.load(last, map_location="cpu", weights_only=False) if last.exists() else None
+    resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
     model = ECCCodec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
@@ -142,7 +142,7 @@ def _architecture(config: TrainConfig, resumed: dict | None) -> ECCConfig:
     if resumed is not None:
         return ECCConfig.from_dict(resumed["config"])
     if config.init_from:
-        return ECCConfig.from_dict(torch.load(config.init_from, map_location="cpu", weights_only=False)["config"])
+        return ECCConfig.from_dict(torch.load(config.init_from, map_location="cpu", weights_only=True)["config"])
     return ECCConfig()
 
 
@@ -235,7 +235,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     run's TrainConfig (data, lambda, steps, init) and the command that reproduces it.
     """
     checkpoint = Path(checkpoint)
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name)
     model.load_state_dict(ckpt["state"])
     model.eval()

@@ -253,3 +253,27 @@ def test_fuzz_slice_has_no_tracebacks_hangs_or_accepted_cuts():
     for kind in ("bit flips", "truncation", "extension", "splice", "random bytes", "crc-valid payload cut",
                  "crc-valid payload extended", "crc-valid sample rate"):
         assert result.counts[(kind, "accepted")] == 0, kind  # caught by the checksum or the decoder's checks
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_loading_a_model_file_never_runs_its_code(tmp_path, monkeypatch):
+    import torch
+
+    from ecc.codec import ECCCodec
+
+    monkeypatch.chdir(tmp_path)
+    torch.save({"config": {}, "state": {}, "evil": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="evil.pt: not a loadable ECC model file"):
+        ECCCodec.load(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_inconsistent_model_config_fails_on_construction_with_a_clear_error():
+    from ecc.codec import ECCConfig
+
+    with pytest.raises(ValueError, match=r"transform.latent \(48\) != latent.latent \(32\)"):
+        ECCConfig.from_dict({"latent": {"latent": 32}})

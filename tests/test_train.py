@@ -18,12 +18,12 @@ def test_train_resume_and_export(tmp_path, sample_paths, capsys):
     config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=3, batch=2,
                          checkpoint_every=3, model=TINY)
     last = train(config)
-    state = torch.load(last, weights_only=False)
+    state = torch.load(last, weights_only=True)
     assert state["step"] == 3
     assert json.loads((tmp_path / "run" / "train_config.json").read_text())["batch"] == 2
     train(replace(config, steps=5, checkpoint_every=5))
     assert "resumed" in capsys.readouterr().out
-    assert torch.load(last, weights_only=False)["step"] == 5
+    assert torch.load(last, weights_only=True)["step"] == 5
     model = export(last, tmp_path / "m.pt", "tiny-test", nominal_kbps=1.0)
     record = json.loads((tmp_path / "m.json").read_text())
     assert record["step"] == 5 and record["train_config"]["steps"] == 5 and "ecc train --config" in record["command"]
@@ -39,7 +39,7 @@ def test_training_is_deterministic(tmp_path, sample_paths):
     for name in ("a", "b"):
         config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / name), steps=2, batch=2,
                              checkpoint_every=2, model=TINY, seed=7)
-        runs.append(torch.load(train(config), weights_only=False)["state"])
+        runs.append(torch.load(train(config), weights_only=True)["state"])
     for key in runs[0]:
         assert torch.equal(runs[0][key], runs[1][key]), key
 
@@ -98,7 +98,7 @@ def test_fine_tune_takes_the_architecture_of_its_init(tmp_path, sample_paths):
     first = train(TrainConfig(data=data, out=str(tmp_path / "a"), steps=1, batch=2, model=TINY))
     tuned = train(TrainConfig(data=data, out=str(tmp_path / "b"), steps=1, batch=2, init_from=str(first),
                               latent_gain=2.0))
-    assert ECCConfig.from_dict(torch.load(tuned, weights_only=False)["config"]) == TINY
+    assert ECCConfig.from_dict(torch.load(tuned, weights_only=True)["config"]) == TINY
     assert json.loads((tmp_path / "b" / "train_config.json").read_text())["model"]["latent"]["latent"] == 16
 
 
@@ -110,9 +110,9 @@ def test_adversarial_training_is_deterministic_and_resumes_its_discriminator(tmp
     for name in ("a", "b"):
         config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / name), steps=2, batch=2,
                              checkpoint_every=2, model=TINY, seed=3, adversarial=small)
-        states.append(torch.load(train(config), weights_only=False))
+        states.append(torch.load(train(config), weights_only=True))
     first, second = (s["discriminator"]["model"] for s in states)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
-    resumed = torch.load(train(replace(config, steps=3, checkpoint_every=3)), weights_only=False)
+    resumed = torch.load(train(replace(config, steps=3, checkpoint_every=3)), weights_only=True)
     assert resumed["step"] == 3
     assert resumed["discriminator"]["optimizer"]["state"][0]["step"] == 3  # 2 before the resume, 1 after
