@@ -1,6 +1,7 @@
 """Fuzzing the decoder: mutated ``.ecc`` streams through the public decode path, in process.
 
-Each case takes a valid stream (real speech coded by a zoo model) and mutates it: bit flips,
+Each case takes a valid file or stream (real speech coded by a zoo model; format 2 and the format-3
+streaming framing) and mutates it: bit flips,
 truncation, extension, splices of two streams, random bytes, header-field edits, and mutations of
 the payload or header under a *recomputed* checksum (a buggy writer, a deliberate edit), which only
 the decoder's own checks can catch. It is then decoded as ``ecc decode`` does (model found by the
@@ -62,13 +63,20 @@ class Outcomes:
 
 
 def seed_streams(models: tuple[str, ...], clip_seconds: float = 1.0) -> list[bytes]:
-    """Valid streams: each bundled clip's first ``clip_seconds`` coded by each model, plus one
-    two-chunk stream per model (chunks are 20 s, so it is ~21 s long)."""
+    """Valid streams: each bundled clip's first ``clip_seconds`` coded by each model as a file
+    (format 2) and as a stream of 0.32 s chunks (format 3), plus one two-chunk file per model
+    (chunks are 20 s, so it is ~21 s long)."""
+    from ecc.streaming import StreamEncoder
+
     clips = [load_audio(p).samples for p in audio_files(SAMPLES)]
     streams = []
     for name in models:
         model = load_model(name)
-        streams += [model.compress(c[: int(clip_seconds * model.sample_rate)])[0] for c in clips]
+        for clip in clips:
+            clip = clip[: int(clip_seconds * model.sample_rate)]
+            streams.append(model.compress(clip)[0])
+            encoder = StreamEncoder(model, 0.32)
+            streams.append(encoder.push(clip) + encoder.finish())
         long = np.concatenate(clips * 10)[: model.chunk_samples + model.sample_rate]
         streams.append(model.compress(long)[0])
     return streams
@@ -81,7 +89,7 @@ def _recrc(body: bytes) -> bytes:
 
 def _with(stream: Bitstream, **changes) -> bytes:
     fields = dict(model_hash=stream.model_hash, sample_rate=stream.sample_rate, num_samples=stream.num_samples,
-                  sections=stream.sections)
+                  sections=stream.sections, chunk_samples=stream.chunk_samples)
     fields.update(changes)
     return Bitstream(**fields).to_bytes()
 
@@ -115,12 +123,19 @@ def mutate(kind: str, data: bytes, other: bytes, rng: np.random.Generator, hashe
     if kind == "random bytes":
         head = MAGIC + b"\x02" if rng.random() < 0.5 else b""
         return head + rng.bytes(int(rng.integers(0, 2048)))
-    if kind == "header edit":  # a raw header byte or varint changed, CRC recomputed
+    stream = Bitstream.from_bytes(data)
+    if kind == "header edit":  # a raw header byte or varint changed, checks recomputed
+        if stream.chunk_samples is not None:  # a stream: edit the parsed header, re-frame
+            field_ = ["sample_rate", "chunk_samples"][int(rng.integers(2))]
+            value = int(rng.choice([0, 1, 8000, 16001, 2**24 + 1, getattr(stream, field_) + int(rng.integers(-9, 9))]))
+            try:
+                return _with(stream, **{field_: max(value, 1) if field_ == "sample_rate" else value})
+            except (ValueError, ZeroDivisionError):
+                return data[:8]
         body = bytearray(data[:-2])
         pos = int(rng.integers(0, min(len(body), 16)))
         body[pos] = int(rng.integers(256))
         return _recrc(bytes(body))
-    stream = Bitstream.from_bytes(data)
     if kind == "crc-valid payload flips":
         return _payload(rng, stream, lambda s: _flip(s, rng, int(rng.integers(1, 5))) if s else b"\x01")
     if kind == "crc-valid payload cut":

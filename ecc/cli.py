@@ -13,62 +13,156 @@ from tqdm import tqdm
 from entropy.bitstream import Bitstream
 from entropy.errors import BitstreamError
 
-from .audio import InputError, atomic_output, check_output, output_format, read_blocks, read_bytes, write_atomic
+from .audio import InputError, atomic_output, check_input, check_output, output_format, read_blocks, read_bytes
+from .streaming import STREAM_CHUNK_SECONDS
+from .wavstream import pcm16, read_wav_stream, wav_stream_header
 
 PROGRESS_MIN_SECONDS = 30.0  # show a progress bar for inputs longer than this
 
 
 def _progress(total_samples: int | None, rate: int, quiet: bool, desc: str) -> tqdm:
-    seconds = None if total_samples is None else total_samples / rate
-    disable = quiet or (seconds is not None and seconds < PROGRESS_MIN_SECONDS)
-    return tqdm(total=seconds, unit="s", desc=desc, disable=disable, file=sys.stderr,
+    """A seconds counter on stderr for inputs over ``PROGRESS_MIN_SECONDS`` (of unknown length: always)."""
+    if total_samples is None:
+        return tqdm(unit="s", desc=desc, disable=quiet, file=sys.stderr, bar_format="{desc}: {n:.1f} s [{elapsed}]")
+    seconds = total_samples / rate
+    return tqdm(total=seconds, unit="s", desc=desc, disable=quiet or seconds < PROGRESS_MIN_SECONDS, file=sys.stderr,
                 bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
 
 
+def _input_blocks(path: str, sample_rate: int, block: int, quiet: bool):
+    """Blocks of ``path``'s audio and the expected sample count (None when unknown): a WAV on stdin is
+    read as it arrives; other stdin formats are read whole (libsndfile needs to seek them)."""
+    if path == "-":
+        check_input(path)
+        stdin = sys.stdin.buffer
+        head = stdin.peek(4)[:4] if hasattr(stdin, "peek") else b""
+        if head == b"RIFF":
+            return read_wav_stream(stdin, sample_rate, block), None
+        if not head:
+            raise InputError("standard input is empty")
+    return read_blocks(path, sample_rate, block, notify=not quiet)
+
+
 def cmd_encode(args: argparse.Namespace) -> None:
+    from .streaming import StreamEncoder
     from .zoo import load_model
 
     check_output(args.output, args.force)
     model = load_model(args.model)
-    blocks, total = read_blocks(args.input, model.sample_rate, model.chunk_samples, notify=not args.quiet)
-    with _progress(total, model.sample_rate, args.quiet, "encode") as bar:
-        data, _ = model.compress_chunks(blocks, progress=lambda n: bar.update(n / model.sample_rate))
-    write_atomic(args.output, data, force=args.force)
+    stream = args.stream or args.output == "-"
+    encoder = StreamEncoder(model, (args.chunk_ms / 1000) if args.chunk_ms else
+                            (model.chunk_samples / model.sample_rate if args.output != "-" else STREAM_CHUNK_SECONDS))
+    block = encoder.chunk_samples if stream else model.chunk_samples
+    blocks, total = _input_blocks(args.input, model.sample_rate, block, args.quiet)
+    size = samples = 0
+    with _progress(total, model.sample_rate, args.quiet, "encode") as bar, \
+            atomic_output(args.output, args.force) as out:
+        if stream:  # packets leave as soon as each chunk is coded
+            for chunk in blocks:
+                data = encoder.push(chunk)
+                out.write(data)
+                out.flush()
+                size, samples = size + len(data), samples + len(chunk)
+                bar.update(len(chunk) / model.sample_rate)
+            data = encoder.finish()
+            out.write(data)
+            size += len(data)
+        else:
+            data, _ = model.compress_chunks(blocks, progress=lambda n: bar.update(n / model.sample_rate))
+            out.write(data)
+            size, samples = len(data), Bitstream.from_bytes(data).num_samples
     if not args.quiet:
-        stream = Bitstream.from_bytes(data)
-        seconds = stream.num_samples / stream.sample_rate
-        print(f"{args.input} -> {args.output}: {seconds:.2f} s, {len(data)} bytes, "
-              f"{len(data) * 8 / seconds / 1000:.3f} kbps ({args.model})", file=sys.stderr)
+        seconds = samples / model.sample_rate
+        rate = f", {size * 8 / seconds / 1000:.3f} kbps" if seconds else ""
+        print(f"{args.input} -> {args.output}: {seconds:.2f} s, {size} bytes{rate} ({args.model}"
+              + (f", stream of {encoder.latency_ms:.0f} ms chunks" if stream else "") + ")", file=sys.stderr)
+
+
+def _open_binary(path: str):
+    check_input(path)
+    return sys.stdin.buffer if path == "-" else open(path, "rb")
 
 
 def cmd_decode(args: argparse.Namespace) -> None:
+    from .streaming import StreamDecoder, stream_header_bytes
     from .zoo import load_model_by_hash
 
     check_output(args.output, args.force)
     fmt, subtype = output_format(args.output)
-    data = read_bytes(args.input)
-    model = load_model_by_hash(Bitstream.from_bytes(data).model_hash)
-    stream = model.open_bitstream(data)
-    chunks = model.decompress_chunks(stream)
-
-    def write(target) -> None:
-        with sf.SoundFile(target, "w", stream.sample_rate, 1, subtype, format=fmt) as out:
-            for chunk in chunks:
-                out.write(chunk.clip(-1, 1))
-                bar.update(len(chunk) / stream.sample_rate)
-
-    with _progress(stream.num_samples, stream.sample_rate, args.quiet, "decode") as bar:
-        with atomic_output(args.output, args.force) as handle:
-            if handle.seekable():
-                write(handle)
-            else:  # stdout, a pipe or a device: the headers need a seekable file, so build it in memory
-                buffer = io.BytesIO()
-                buffer.name = f"decoded.{fmt.lower()}"
-                write(buffer)
-                handle.write(buffer.getvalue())
+    source = _open_binary(args.input)
+    try:
+        head = source.read1(64) if hasattr(source, "read1") else source.read(64)
+        if not head:
+            raise InputError(f"{'standard input' if args.input == '-' else args.input} is empty")
+        if stream_header_bytes(head):
+            decoder = StreamDecoder()
+            samples = _decode_stream(decoder, head, source, args, fmt, subtype)
+            rate, name = decoder.sample_rate, decoder.model.name if decoder.model else "no model"
+        else:
+            data = head + source.read()
+            model = load_model_by_hash(Bitstream.from_bytes(data).model_hash)
+            stream = model.open_bitstream(data)
+            with _progress(stream.num_samples, stream.sample_rate, args.quiet, "decode") as bar:
+                _write_audio(args.output, args.force, model.decompress_chunks(stream), stream.sample_rate, fmt, subtype,
+                             lambda n: bar.update(n / stream.sample_rate))
+            samples, rate, name = stream.num_samples, stream.sample_rate, model.name
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
     if not args.quiet:
-        print(f"{args.input} -> {args.output}: {stream.num_samples / stream.sample_rate:.2f} s "
-              f"({model.name})", file=sys.stderr)
+        print(f"{args.input} -> {args.output}: {samples / rate:.2f} s ({name})", file=sys.stderr)
+
+
+def _write_audio(path: str, force: bool, chunks, sample_rate: int, fmt: str, subtype: str, progress) -> None:
+    """Write float chunks to ``path`` atomically; through a pipe or device, as a WAV of unknown length."""
+    with atomic_output(path, force) as handle:
+        if handle.seekable():
+            with sf.SoundFile(handle, "w", sample_rate, 1, subtype, format=fmt) as out:
+                for chunk in chunks:
+                    out.write(chunk.clip(-1, 1))
+                    progress(len(chunk))
+        else:
+            if fmt != "WAV":
+                raise ValueError(f"{path}: only WAV can be written to a pipe or device")
+            handle.write(wav_stream_header(sample_rate))
+            for chunk in chunks:
+                handle.write(pcm16(chunk))
+                handle.flush()
+                progress(len(chunk))
+
+
+def _decode_stream(decoder, head: bytes, source, args: argparse.Namespace, fmt: str, subtype: str) -> int:
+    """Decode a format-3 stream as its bytes arrive; returns the samples written."""
+    written = 0
+
+    def chunks():
+        nonlocal written
+        data = head
+        while True:
+            pcm = decoder.push(data)
+            if len(pcm):
+                written += len(pcm)
+                yield pcm
+            if decoder.done:
+                if source.read(1):
+                    raise BitstreamError("unexpected bytes after the end of the stream")
+                break
+            data = source.read1(65536) if hasattr(source, "read1") else source.read(65536)
+            if not data:
+                decoder.finish()  # raises: the stream was cut short
+                break
+
+    first = chunks()
+    pending = next(first, None)  # the header fixes the sample rate before anything is written
+    rate = decoder.sample_rate or 16000
+
+    def all_chunks():
+        if pending is not None:
+            yield pending
+        yield from first
+
+    _write_audio(args.output, args.force, all_chunks(), rate, fmt, subtype, lambda n: None)
+    return written
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -189,19 +283,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="encode an audio file to an .ecc bitstream",
                        description="Encode wav/flac/ogg (any rate or channel count; resampled and downmixed "
-                                   "with a notice) to an .ecc bitstream, chunk by chunk in bounded memory.")
+                                   "with a notice) to an .ecc bitstream, chunk by chunk in bounded memory. To stdout "
+                                   "(or with --stream) the streamable framing is written, a packet per chunk as soon "
+                                   "as it is coded; a WAV on stdin is read as it arrives (other formats whole).")
     p.add_argument("input", help="audio file, or - for stdin")
     p.add_argument("output", help=".ecc file to write, or - for stdout")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL}; see `ecc models`)")
+    p.add_argument("--stream", action="store_true",
+                   help="write the streamable framing (format 3), a packet per chunk as it is coded; "
+                        "always on for stdout")
+    p.add_argument("--chunk-ms", type=float,
+                   help=f"stream chunk length = latency (default {STREAM_CHUNK_SECONDS * 1000:.0f} ms on stdout, "
+                        "else the model's 20 s; shorter chunks cost rate and quality)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--quiet", action="store_true", help="no notices, summary or progress bar")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decode an .ecc bitstream to audio",
-                       description="Decode an .ecc file with the installed model whose weights hash it carries (.wav or .flac "
-                                   "output by suffix; WAV on stdout).")
+                       description="Decode an .ecc file or stream with the installed model whose weights hash it "
+                                   "carries (.wav/.flac/.ogg/.opus/.mp3 by suffix; WAV on stdout). A stream is "
+                                   "decoded packet by packet as it arrives; to a pipe, WAV of unknown length.")
     p.add_argument("input", help=".ecc file, or - for stdin")
-    p.add_argument("output", help="audio file to write (.wav/.flac), or - for WAV on stdout")
+    p.add_argument("output", help="audio file to write (.wav/.flac/.ogg/.opus/.mp3), or - for WAV on stdout")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
     p.set_defaults(func=cmd_decode)

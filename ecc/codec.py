@@ -157,11 +157,13 @@ class ECCCodec(nn.Module):
         step = self.config.samples_per_latent_frame
         return max(step, int(self.config.chunk_seconds * self.sample_rate) // step * step)
 
-    def _chunk_lengths(self, num_samples: int) -> Iterator[int]:
-        """Samples of each chunk, lazily (a forged length is checked, never allocated)."""
-        full, rest = divmod(num_samples, self.chunk_samples)
+    def _chunk_lengths(self, num_samples: int, chunk: int | None = None) -> Iterator[int]:
+        """Samples of each chunk (default :attr:`chunk_samples`), lazily (a forged length is checked,
+        never allocated)."""
+        chunk = chunk or self.chunk_samples
+        full, rest = divmod(num_samples, chunk)
         for _ in range(full):
-            yield self.chunk_samples
+            yield chunk
         if rest:
             yield rest
 
@@ -208,6 +210,33 @@ class ECCCodec(nn.Module):
         return sum(self.latent.estimate_bits(self._analyse_chunk(chunk)) for chunk in self.split(samples))
 
     @torch.no_grad()
+    def encode_chunk(self, chunk: np.ndarray, start: float = 0.0) -> tuple[bytes, torch.Tensor]:
+        """Range-code one chunk of mono float samples ``[n]`` on its own (``start``: its time in the
+        stream, s, for error messages). Returns the section and the quantized latent ``[1, C, T']``."""
+        chunk = np.asarray(chunk, dtype=np.float32)
+        if chunk.ndim != 1:
+            raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
+        if not np.isfinite(chunk).all():
+            at = start + int(np.flatnonzero(~np.isfinite(chunk))[0]) / self.sample_rate
+            raise ValueError(f"input audio holds a NaN or infinite sample (at {at:.3f} s); cannot code it")
+        encoder = RangeEncoder()
+        y_hat = self.latent.compress(encoder, self._analyse_chunk(chunk))
+        return encoder.finish(), y_hat
+
+    @torch.no_grad()
+    def decode_chunk(self, section: bytes, samples: int) -> np.ndarray:
+        """Audio ``[samples]`` of one section made by :meth:`encode_chunk`; ``BitstreamError`` unless the
+        section is exactly what the encoder writes for the symbols decoded from it."""
+        if samples == 0:
+            if section:
+                raise BitstreamError(f"{len(section)} payload bytes for no samples")
+            return np.zeros(0, dtype=np.float32)
+        decoder = RangeDecoder(section)
+        y_hat = self.latent.decompress(decoder, 1, self._latent_frames(samples))
+        decoder.verify()
+        return self._synthesize(y_hat, samples)
+
+    @torch.no_grad()
     def compress_chunks(
         self, chunks: Iterable[np.ndarray], reconstruct: bool = False, progress: Callable[[int], object] | None = None
     ) -> tuple[bytes, np.ndarray | None]:
@@ -219,17 +248,10 @@ class ECCCodec(nn.Module):
         """
         sections, recon, total = [], [], 0
         for chunk in chunks:
-            chunk = np.asarray(chunk, dtype=np.float32)
-            if chunk.ndim != 1:
-                raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
             if total % self.chunk_samples or len(chunk) > self.chunk_samples:
                 raise ValueError(f"chunks must hold {self.chunk_samples} samples, but the last")
-            if not np.isfinite(chunk).all():
-                at = (total + int(np.flatnonzero(~np.isfinite(chunk))[0])) / self.sample_rate
-                raise ValueError(f"input audio holds a NaN or infinite sample (at {at:.3f} s); cannot code it")
-            encoder = RangeEncoder()
-            y_hat = self.latent.compress(encoder, self._analyse_chunk(chunk))
-            sections.append(encoder.finish())
+            section, y_hat = self.encode_chunk(chunk, total / self.sample_rate)
+            sections.append(section)
             if reconstruct:
                 recon.append(self._synthesize(y_hat, len(chunk)))
             total += len(chunk)
@@ -246,21 +268,22 @@ class ECCCodec(nn.Module):
     def open_bitstream(self, data: bytes) -> Bitstream:
         """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""
         stream = Bitstream.from_bytes(data)
-        stream.check_model(self.weights_hash())
-        if stream.sample_rate != self.sample_rate:
-            raise BitstreamError(f"bitstream sample rate {stream.sample_rate} Hz != model's {self.sample_rate} Hz")
-        if len(stream.sections) != -(-stream.num_samples // self.chunk_samples):  # before allocating anything
+        self.check_stream(stream.model_hash, stream.sample_rate)
+        chunk = stream.chunk_samples or self.chunk_samples
+        if len(stream.sections) != -(-stream.num_samples // chunk):  # before allocating anything
             raise BitstreamError(f"bitstream has {len(stream.sections)} sections for {stream.num_samples} samples")
         return stream
 
-    @torch.no_grad()
+    def check_stream(self, model_hash: bytes, sample_rate: int) -> None:
+        """``BitstreamError`` unless a stream with this header was made by this model."""
+        Bitstream(model_hash, sample_rate, 0, ()).check_model(self.weights_hash())
+        if sample_rate != self.sample_rate:
+            raise BitstreamError(f"bitstream sample rate {sample_rate} Hz != model's {self.sample_rate} Hz")
+
     def decompress_chunks(self, stream: Bitstream) -> Iterator[np.ndarray]:
         """Decode an opened bitstream chunk by chunk: float audio blocks at :attr:`sample_rate`."""
-        for samples, section in zip(self._chunk_lengths(stream.num_samples), stream.sections):
-            decoder = RangeDecoder(section)
-            y_hat = self.latent.decompress(decoder, 1, self._latent_frames(samples))
-            decoder.verify()
-            yield self._synthesize(y_hat, samples)
+        for samples, section in zip(self._chunk_lengths(stream.num_samples, stream.chunk_samples), stream.sections):
+            yield self.decode_chunk(section, samples)
 
     def decompress(self, data: bytes) -> np.ndarray:
         """Decode a container made by this model to float audio ``[N]`` at :attr:`sample_rate`."""

@@ -85,7 +85,9 @@ class Bitstream:
         sample_rate: of the decoded audio, Hz.
         num_samples: length of the decoded audio, samples.
         sections: the coded payload, byte strings.
-        model_name: the model's name, stored by format version 1 only (``None`` in version 2).
+        model_name: the model's name, stored by format version 1 only (``None`` otherwise).
+        chunk_samples: samples per section of a format-3 stream (``None``: a version 1/2 file, whose
+            chunks are the model's own length).
     """
 
     model_hash: bytes
@@ -93,6 +95,7 @@ class Bitstream:
     num_samples: int
     sections: tuple[bytes, ...]
     model_name: str | None = None
+    chunk_samples: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.model_hash) != MODEL_HASH_BYTES:
@@ -101,7 +104,9 @@ class Bitstream:
             raise ValueError("sample rate must be positive and the sample count non-negative")
 
     def to_bytes(self) -> bytes:
-        """Serialize in the current format version, check bytes included."""
+        """Serialize, check bytes included: format 2, or the format-3 stream with ``chunk_samples``."""
+        if self.chunk_samples is not None:
+            return self._stream_bytes()
         out = bytearray(MAGIC)
         out.append(FORMAT_VERSION)
         out += self.model_hash
@@ -112,6 +117,17 @@ class Bitstream:
         for section in self.sections:
             out += section
         out += _check_value(FORMAT_VERSION, bytes(out))
+        return bytes(out)
+
+    def _stream_bytes(self) -> bytes:
+        header = StreamHeader(self.model_hash, self.sample_rate, self.chunk_samples).to_bytes()
+        out, seed = bytearray(header), header_seed(header)
+        sections = self.sections or (b"",)  # an empty stream is one empty last packet
+        last_samples = self.num_samples - self.chunk_samples * (len(sections) - 1)
+        for i, section in enumerate(sections):
+            last = last_samples if i == len(sections) - 1 else None
+            packet, seed = stream_packet(section, last, seed)
+            out += packet
         return bytes(out)
 
     @property
@@ -126,10 +142,12 @@ class Bitstream:
         if len(data) < len(MAGIC) + 1 or not data.startswith(MAGIC):
             raise BitstreamError("not an ECC bitstream (bad magic bytes)")
         version = data[len(MAGIC)]
-        if version > FORMAT_VERSION:
+        if version == STREAM_VERSION:
+            return cls._from_stream(data)
+        if version > STREAM_VERSION:
             raise BitstreamError(
                 f"bitstream format version {version} is newer than this library supports "
-                f"({FORMAT_VERSION}); upgrade the library"
+                f"({STREAM_VERSION}); upgrade the library"
             )
         if version < 1:
             raise BitstreamError(f"invalid bitstream format version {version}")
@@ -164,6 +182,18 @@ class Bitstream:
             raise BitstreamError(f"{len(body) - reader.pos} unexpected bytes after the last section")
         return cls(model_hash, sample_rate, num_samples, sections, name)
 
+    @classmethod
+    def _from_stream(cls, data: bytes) -> "Bitstream":
+        parser = StreamParser()
+        packets = parser.feed(data)
+        parser.finish()
+        header = parser.header
+        sections = tuple(p.section for p in packets)
+        if len(packets) == 1 and packets[0].samples == 0 and not sections[0]:
+            sections = ()
+        num_samples = header.chunk_samples * (len(packets) - 1) + packets[-1].samples
+        return cls(header.model_hash, header.sample_rate, num_samples, sections, None, header.chunk_samples)
+
     def check_model(self, expected_hash: bytes) -> None:
         """Raise :class:`BitstreamError` unless this bitstream was made by weights ``expected_hash``."""
         if self.model_hash != expected_hash:
@@ -172,3 +202,146 @@ class Bitstream:
                 f"bitstream was made by model {made_by}(weights {self.model_hash.hex()}), "
                 f"not by this one (weights {expected_hash.hex()})"
             )
+
+
+# -- format version 3: the streamable framing ---------------------------------------------------
+STREAM_VERSION = 3
+MAX_CHUNK_SAMPLES = 1 << 24  # a stream header asking for longer chunks is refused
+MAX_BYTES_PER_SAMPLE = 4  # a packet longer than this per chunk sample is refused before it is buffered
+
+
+def _crc16(data: bytes, seed: int) -> int:
+    return binascii.crc_hqx(data, seed) ^ 0xFFFF
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """Header of a format-3 stream: the model, the sample rate (Hz) and the samples per chunk (each
+    chunk is one packet; every packet but the last holds ``chunk_samples``)."""
+
+    model_hash: bytes
+    sample_rate: int
+    chunk_samples: int
+
+    def to_bytes(self) -> bytes:
+        out = bytearray(MAGIC)
+        out.append(STREAM_VERSION)
+        out += self.model_hash
+        _put_varint(out, self.sample_rate)
+        _put_varint(out, self.chunk_samples)
+        return bytes(out)
+
+
+def stream_packet(section: bytes, last_samples: int | None, seed: int) -> tuple[bytes, int]:
+    """One packet: ``varint(2 * len + last)``, with ``last``: ``varint(samples in the last chunk)``,
+    the section, and a CRC-16 chained from ``seed`` (the previous packet's check, or the header's).
+    Returns the packet and its check value (the next packet's seed)."""
+    out = bytearray()
+    _put_varint(out, 2 * len(section) + (last_samples is not None))
+    if last_samples is not None:
+        _put_varint(out, last_samples)
+    out += section
+    check = _crc16(bytes(out), seed)
+    return bytes(out + struct.pack(">H", check)), check
+
+
+def header_seed(header: bytes) -> int:
+    """The check value a stream's header seeds the first packet's CRC with."""
+    return _crc16(header, 0xFFFF)
+
+
+@dataclass(frozen=True)
+class Packet:
+    """A parsed packet: its coded ``section`` and the ``samples`` it decodes to; ``last`` ends the stream."""
+
+    section: bytes
+    samples: int
+    last: bool
+
+
+class StreamParser:
+    """Incremental reader of a format-3 stream: :meth:`feed` bytes as they arrive, get the packets
+    completed so far. Memory is bounded by one packet, whose length is checked against the chunk size
+    before anything is buffered. Any defect raises :class:`BitstreamError`."""
+
+    def __init__(self) -> None:
+        self.header: StreamHeader | None = None
+        self._buffer = bytearray()
+        self._seed = 0
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        """True once the last packet has been read."""
+        return self._done
+
+    def feed(self, data: bytes) -> list[Packet]:
+        self._buffer += data
+        packets = []
+        while True:
+            if self._done:
+                if self._buffer:
+                    raise BitstreamError(f"{len(self._buffer)} unexpected bytes after the end of the stream")
+                return packets
+            if self.header is None:
+                if not self._parse_header():
+                    return packets
+                continue
+            packet = self._parse_packet()
+            if packet is None:
+                return packets
+            packets.append(packet)
+
+    def finish(self) -> None:
+        """Raise unless the stream ended with its last packet and nothing after it."""
+        if self.header is None:
+            raise BitstreamError("stream truncated (no complete header)" if self._buffer else "empty stream")
+        if not self._done:
+            raise BitstreamError("stream truncated (it ended without its last packet)")
+
+    def _parse_header(self) -> bool:
+        reader = _Reader(bytes(self._buffer))
+        try:
+            start = reader.take(len(MAGIC) + 1, "header")
+            if not start.startswith(MAGIC):
+                raise BitstreamError("not an ECC bitstream (bad magic bytes)")
+            if start[-1] != STREAM_VERSION:
+                raise BitstreamError(f"not a format-{STREAM_VERSION} stream (version {start[-1]})")
+            model_hash = reader.take(MODEL_HASH_BYTES, "model hash")
+            sample_rate = reader.varint("sample rate")
+            chunk = reader.varint("chunk length")
+        except BitstreamError as exc:
+            if "truncated" in str(exc) and len(self._buffer) < 32:
+                return False  # wait for more bytes
+            raise
+        if sample_rate <= 0 or not 0 < chunk <= MAX_CHUNK_SAMPLES:
+            raise BitstreamError(f"invalid stream header (sample rate {sample_rate}, chunk {chunk} samples)")
+        self.header = StreamHeader(model_hash, sample_rate, chunk)
+        self._seed = header_seed(bytes(self._buffer[: reader.pos]))
+        del self._buffer[: reader.pos]
+        return True
+
+    def _parse_packet(self) -> Packet | None:
+        reader = _Reader(bytes(self._buffer[:24]))  # a packet's varints fit in its first bytes
+        try:
+            code = reader.varint("packet length")
+            last = bool(code & 1)
+            samples = reader.varint("last chunk length") if last else self.header.chunk_samples
+        except BitstreamError as exc:
+            if "truncated" in str(exc) and len(self._buffer) < 24:
+                return None
+            raise
+        length = code >> 1
+        if length > MAX_BYTES_PER_SAMPLE * self.header.chunk_samples or samples > self.header.chunk_samples:
+            raise BitstreamError(f"invalid packet ({length} bytes for {samples} samples)")
+        end = reader.pos + length + 2
+        if len(self._buffer) < end:
+            return None
+        body = bytes(self._buffer[: end - 2])
+        check = _crc16(body, self._seed)
+        if struct.pack(">H", check) != bytes(self._buffer[end - 2 : end]):
+            raise BitstreamError("stream is corrupt, or a packet is missing or out of order (checksum mismatch)")
+        self._seed = check
+        del self._buffer[:end]
+        self._done = last
+        return Packet(body[reader.pos :], samples, last)

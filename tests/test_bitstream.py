@@ -4,7 +4,7 @@ import zlib
 
 import pytest
 
-from entropy.bitstream import FORMAT_VERSION, MAGIC, Bitstream
+from entropy.bitstream import FORMAT_VERSION, STREAM_VERSION, MAGIC, Bitstream
 from entropy.errors import BitstreamError
 
 MODEL_HASH = b"\x01\x02\x03\x04"
@@ -53,7 +53,7 @@ def test_every_bit_flip_detected():
 
 def test_newer_version_refused_with_message():
     data = bytearray(make().to_bytes())
-    data[len(MAGIC)] = FORMAT_VERSION + 1
+    data[len(MAGIC)] = STREAM_VERSION + 1
     with pytest.raises(BitstreamError, match="newer"):
         Bitstream.from_bytes(bytes(data))
 
