@@ -60,9 +60,11 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray, rate: int) -> float:
 
 
 def pesq_nb(ref: np.ndarray, deg: np.ndarray, rate: int) -> float:
+    """P.862 narrowband mode on 16 kHz input (the standard's 16 kHz filters), as the pesq project's
+    reference test runs it; resampling to 8 kHz first would score the same pair 1.665, not 1.607."""
     from pesq import pesq
 
-    return float(pesq(8000, _at(ref, rate, 8000), _at(deg, rate, 8000), "nb"))
+    return float(pesq(16000, _at(ref, rate, 16000), _at(deg, rate, 16000), "nb"))
 
 
 def stoi(ref: np.ndarray, deg: np.ndarray, rate: int) -> float:
