@@ -80,3 +80,19 @@ def test_container_parsers():
     assert amr_wb_payload_bytes(amr) == 37
     g192 = np.array([0x6B21, 3, 0x7F, 0x81, 0x7F, 0x6B20, 0], dtype="<u2").tobytes()
     assert g192_payload_bits(g192) == 3
+
+
+def test_lpcnet_codes_at_1733_bps_and_lines_up_with_its_input(sample_paths):
+    from benchmarks.codecs.lpcnet import LPCNet, LPCNetVocoder
+    from benchmarks.metrics import evaluate
+
+    audio = sf.read(sample_paths[0], dtype="float32")[0]
+    coded = LPCNet().code(audio, "1.73k")
+    frames = -(-(len(audio) + 999) // 480)
+    assert coded.payload_bits == frames * 52 and coded.file_bits == frames * 56
+    assert coded.audio.shape == audio.shape
+    assert evaluate(audio, coded.audio, 16000, ["pesq"]).values["pesq"] > 1.1  # speech, not noise
+    vocoder = LPCNetVocoder()
+    features = vocoder.features(audio)
+    assert features.shape[1] == 55 and np.isfinite(features).all()
+    assert vocoder.copy_synthesis(audio).shape == audio.shape

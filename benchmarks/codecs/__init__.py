@@ -8,6 +8,7 @@ from .base import HARNESS_RATE, Codec, CodecUnavailable, CodedAudio
 from .codec2 import Codec2
 from .ecc_zoo import ECCZoo
 from .evs import EVS
+from .lpcnet import LPCNet
 from .lyra import Lyra
 from .opus import Opus
 from .speex import SpeexWB
@@ -19,6 +20,7 @@ CODECS: dict[str, Callable[[], Codec]] = {
     "codec2": Codec2,
     "speex": SpeexWB,
     "lyra": Lyra,
+    "lpcnet": LPCNet,
     "evs": EVS,
     "ecc": ECCZoo,
 }
