@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from ecc.audio import audio_files, load_audio
 from ecc.zoo import UnknownModelError, load_model, load_model_by_hash
-from entropy.bitstream import MAGIC, Bitstream, _check_value
+from entropy.bitstream import MAGIC, Bitstream, StreamHeader, _check_value, header_seed, stream_packet
 from entropy.errors import BitstreamError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -88,10 +88,21 @@ def _recrc(body: bytes) -> bytes:
 
 
 def _with(stream: Bitstream, **changes) -> bytes:
+    """``stream`` with fields changed, every check recomputed: what a buggy writer would produce (for a
+    format-3 stream, packet by packet, whatever the fields say)."""
     fields = dict(model_hash=stream.model_hash, sample_rate=stream.sample_rate, num_samples=stream.num_samples,
                   sections=stream.sections, chunk_samples=stream.chunk_samples)
     fields.update(changes)
-    return Bitstream(**fields).to_bytes()
+    if fields["chunk_samples"] is None:
+        return Bitstream(**fields).to_bytes()
+    header = StreamHeader(fields["model_hash"], fields["sample_rate"], fields["chunk_samples"]).to_bytes()
+    out, seed = bytearray(header), header_seed(header)
+    sections = fields["sections"] or (b"",)
+    last = fields["num_samples"] - fields["chunk_samples"] * (len(sections) - 1)
+    for i, section in enumerate(sections):
+        packet, seed = stream_packet(section, max(last, 0) if i == len(sections) - 1 else None, seed)
+        out += packet
+    return bytes(out)
 
 
 def _flip(data: bytes, rng: np.random.Generator, flips: int) -> bytes:
@@ -128,10 +139,7 @@ def mutate(kind: str, data: bytes, other: bytes, rng: np.random.Generator, hashe
         if stream.chunk_samples is not None:  # a stream: edit the parsed header, re-frame
             field_ = ["sample_rate", "chunk_samples"][int(rng.integers(2))]
             value = int(rng.choice([0, 1, 8000, 16001, 2**24 + 1, getattr(stream, field_) + int(rng.integers(-9, 9))]))
-            try:
-                return _with(stream, **{field_: max(value, 1) if field_ == "sample_rate" else value})
-            except (ValueError, ZeroDivisionError):
-                return data[:8]
+            return _with(stream, **{field_: max(value, 1) if field_ == "sample_rate" else value})
         body = bytearray(data[:-2])
         pos = int(rng.integers(0, min(len(body), 16)))
         body[pos] = int(rng.integers(256))

@@ -102,6 +102,9 @@ class Bitstream:
             raise ValueError(f"model hash must be {MODEL_HASH_BYTES} bytes")
         if self.sample_rate <= 0 or self.num_samples < 0:
             raise ValueError("sample rate must be positive and the sample count non-negative")
+        if self.chunk_samples is not None and len(self.sections) != -(-self.num_samples // self.chunk_samples):
+            raise ValueError(f"a stream of {self.num_samples} samples in chunks of {self.chunk_samples} has "
+                             f"{-(-self.num_samples // self.chunk_samples)} sections, not {len(self.sections)}")
 
     def to_bytes(self) -> bytes:
         """Serialize, check bytes included: format 2, or the format-3 stream with ``chunk_samples``."""
@@ -269,6 +272,7 @@ class StreamParser:
         self._buffer = bytearray()
         self._seed = 0
         self._done = False
+        self._packets = 0
 
     @property
     def done(self) -> bool:
@@ -332,7 +336,8 @@ class StreamParser:
                 return None
             raise
         length = code >> 1
-        if length > MAX_BYTES_PER_SAMPLE * self.header.chunk_samples or samples > self.header.chunk_samples:
+        if (length > MAX_BYTES_PER_SAMPLE * self.header.chunk_samples or samples > self.header.chunk_samples
+                or (last and samples == 0 and (self._packets or length))):
             raise BitstreamError(f"invalid packet ({length} bytes for {samples} samples)")
         end = reader.pos + length + 2
         if len(self._buffer) < end:
@@ -344,4 +349,5 @@ class StreamParser:
         self._seed = check
         del self._buffer[:end]
         self._done = last
+        self._packets += 1
         return Packet(body[reader.pos :], samples, last)
