@@ -47,6 +47,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="use only the first N files (sorted)")
     p.add_argument("--update", action="store_true",
                    help="keep the other codecs' rows of an existing OUT/per_file.csv (re-run only these codecs)")
+    p.add_argument("--html", action="store_true",
+                   help="also write OUT/index.html: plots, tables and audio players for a few clips (static page)")
+    p.add_argument("--listen", type=int, default=3, help="clips on the --html page (default 3)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("plot", help="RD plots (and BD-rate) from a results CSV written by `ecc bench`")
@@ -129,6 +132,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.anchor and anchor is None:
         print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
     _report(result.aggregate, metrics, out, anchor, data=f"{args.data_dir} ({len(files)} files)")
+    if args.html:
+        from .listening import write_page
+
+        page = write_page(out, result.aggregate, metrics, files, args.listen, f"{args.data_dir} ({len(files)} files)")
+        print(f"listening page: {page}", file=sys.stderr)
 
 
 def cmd_plot(args: argparse.Namespace) -> None:

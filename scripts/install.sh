@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg libavcodec-extra opus-tools codec2 speex libsndfile1
   asterisk-core-sounds-en-g722 asterisk-core-sounds-es-g722 asterisk-core-sounds-fr-g722
-  asterisk-core-sounds-it-g722 asterisk-core-sounds-ru-g722 festvox-ru klettres-data ktuberling-data)
+  asterisk-core-sounds-it-g722 asterisk-core-sounds-ru-g722 festvox-ru klettres-data ktuberling-data chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
