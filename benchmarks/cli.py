@@ -41,7 +41,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--anchor", default="opus", help="BD-rate anchor codec (default opus)")
     p.add_argument("--points", action="append", default=[], metavar="CODEC=P1,P2",
                    help="operating points of one codec (repeatable); default: all its points")
-    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes, or local Dask workers (default 2)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the jobs on a Dask cluster: a scheduler address (tcp://host:8786), or 'local' for a "
+                        "local cluster of --jobs workers; the cache folder must be shared with the workers")
     p.add_argument("--out", default="rd_curves/bench", help="output folder (default rd_curves/bench)")
     p.add_argument("--cache", default=None, help="job cache folder (default OUT/cache)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N files (sorted)")
@@ -105,7 +108,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise ValueError(f"no audio files under {args.data_dir}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points))
+    result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points),
+                   scheduler=args.scheduler)
     for codec, reason in result.skipped.items():
         print(f"skipped {codec}: {reason}", file=sys.stderr)
     if len(result.skipped) == len(codecs) and not args.update:

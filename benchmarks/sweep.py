@@ -1,7 +1,10 @@
-"""RD sweeps: codecs x operating points x files, in parallel processes, cached per job (resumable).
+"""RD sweeps: codecs x operating points x files, in parallel processes or on a Dask cluster, cached
+per job (resumable).
 
 Each job's result is a JSON file under ``CACHE/<codec>/<point>/<file-key>.json``; a rerun with the
-same arguments reads them back and computes nothing. Outputs: a tidy per-file CSV and an aggregate
+same arguments reads them back and computes nothing. On a Dask cluster the workers write the same
+cache files, so the cache (and the data) must be on a filesystem every worker sees; a sweep
+interrupted on one executor resumes on the other. Outputs: a tidy per-file CSV and an aggregate
 CSV (one row per codec and point; rates are total bits / total seconds).
 """
 from __future__ import annotations
@@ -124,17 +127,47 @@ def aggregate(per_file: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
 
 
 def sweep(files: list[Path], codecs: list[str], metrics: list[str], cache: Path, jobs: int = 2,
-          points: dict[str, list[str]] | None = None, progress: bool = True) -> SweepResult:
-    """Run (or resume) a sweep and return per-file and aggregate tables."""
+          points: dict[str, list[str]] | None = None, progress: bool = True,
+          scheduler: str | None = None) -> SweepResult:
+    """Run (or resume) a sweep and return per-file and aggregate tables.
+
+    ``scheduler``: None runs ``jobs`` local processes; ``"local"`` starts a local Dask cluster of
+    ``jobs`` single-threaded workers; any other value is the address of a running Dask scheduler
+    (``tcp://host:8786``; e.g. one started through dask-jobqueue on Slurm or PBS)."""
     todo, skipped = plan(files, codecs, metrics, cache, points)
-    rows = []
-    with ProcessPoolExecutor(max(1, jobs)) as pool:
-        for row in tqdm(pool.map(run_job, todo, chunksize=1), total=len(todo), desc="sweep", unit="job",
-                        disable=not progress):
-            rows.append(row)
+    bar = tqdm(total=len(todo), desc="sweep", unit="job", disable=not progress)
+    if scheduler is None:
+        rows = []
+        with ProcessPoolExecutor(max(1, jobs)) as pool:
+            for row in pool.map(run_job, todo, chunksize=1):
+                rows.append(row)
+                bar.update(1)
+    else:
+        rows = _run_on_dask(todo, scheduler, jobs, bar)
+    bar.close()
     per_file = pd.DataFrame(rows)
     if per_file.empty:
         per_file = pd.DataFrame(columns=["codec", "point", "file", "seconds", "payload_bits", "file_bits", "error", *metrics])
     per_file["payload_kbps"] = per_file["payload_bits"] / per_file["seconds"] / 1000
     per_file["file_kbps"] = per_file["file_bits"] / per_file["seconds"] / 1000
     return SweepResult(per_file, aggregate(per_file, metrics), skipped)
+
+
+def _run_on_dask(todo: list[Job], scheduler: str, workers: int, bar: tqdm) -> list[dict]:
+    """``run_job`` over ``todo`` on a Dask cluster; rows in the order of ``todo``."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = (LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                            dashboard_address=None) if scheduler == "local" else None)
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:
+            futures = client.map(run_job, todo, pure=False)
+            index = {future.key: i for i, future in enumerate(futures)}
+            rows: list[dict | None] = [None] * len(todo)
+            for future in as_completed(futures):
+                rows[index[future.key]] = future.result()
+                bar.update(1)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return rows

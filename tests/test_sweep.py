@@ -63,3 +63,15 @@ def test_new_codec_version_invalidates_cache(tmp_path, sample_paths, monkeypatch
     monkeypatch.setattr(Codec2, "version", lambda self, point: "retrained")
     sweep(sample_paths[:1], ["codec2"], ["si_snr"], tmp_path, jobs=1, points=points, progress=False)
     assert cached.stat().st_mtime_ns != stamp
+
+
+def test_dask_sweep_equals_the_local_sweep_job_for_job(tmp_path, sample_paths):
+    pytest.importorskip("dask.distributed")
+    files = sample_paths[:2]
+    codecs, metrics = ["opus", "ecc"], ["pesq", "stoi"]
+    points = {"opus": ["6k"], "ecc": ["ecc-1k5"]}
+    local = sweep(files, codecs, metrics, tmp_path / "local", jobs=2, points=points, progress=False)
+    cluster = sweep(files, codecs, metrics, tmp_path / "dask", jobs=2, points=points, progress=False, scheduler="local")
+    columns = ["codec", "point", "file", "payload_bits", "file_bits", *metrics]
+    pd.testing.assert_frame_equal(local.per_file[columns], cluster.per_file[columns])
+    assert len(list((tmp_path / "dask").rglob("*.json"))) == 4  # the same per-job cache, written by the workers
