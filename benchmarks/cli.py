@@ -8,7 +8,7 @@ from pathlib import Path
 from .codecs import CODECS
 from .metrics import METRICS, VISQOL_MODE
 
-DEFAULT_CODECS = "opus,opus-cbr,amrwb,codec2,speex,lyra,evs,ecc"
+DEFAULT_CODECS = "opus,opus-cbr,amrwb,codec2,speex,lyra,lpcnet,evs,encodec,ecc"
 DEFAULT_METRICS = "pesq,stoi,visqol"
 
 

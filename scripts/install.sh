@@ -22,4 +22,7 @@ fi
 # nothing pulls another build
 .venv/bin/pip install -q "$(grep -Eo 'torch==[0-9.]+' setup.cfg)"
 .venv/bin/pip install -q -e ".[test]"
+# Encodec's model code for the benchmark adapter, without its dependency list (it names torchaudio,
+# which would pull another torch; see benchmarks/codecs/encodec.py)
+.venv/bin/pip install -q --no-deps encodec==0.1.1 einops==0.8.1
 echo "installed: $(.venv/bin/python -c 'import torch, constriction; print("torch", torch.__version__)')"

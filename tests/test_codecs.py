@@ -96,3 +96,28 @@ def test_lpcnet_codes_at_1733_bps_and_lines_up_with_its_input(sample_paths):
     features = vocoder.features(audio)
     assert features.shape[1] == 55 and np.isfinite(features).all()
     assert vocoder.copy_synthesis(audio).shape == audio.shape
+
+
+def test_encodec_plumbing_with_a_random_model(sample_paths):
+    from benchmarks.codecs.encodec import Encodec, import_encodec
+
+    model = import_encodec().EncodecModel.encodec_model_24khz(pretrained=False)
+    model.name = "encodec_24khz"
+    codec = Encodec(model=model)
+    audio = sf.read(sample_paths[0], dtype="float32")[0][:16000]
+    frames = 75  # 1 s at 75 frames/s
+    for point, codebooks in (("1.5k", 2), ("6k", 8)):
+        coded = codec.code(audio, point)
+        assert coded.audio.shape == audio.shape and np.isfinite(coded.audio).all()
+        assert coded.payload_bits == frames * codebooks * 10  # rates from the quantizer: 0.75 kbps a codebook
+        assert coded.file_bits > coded.payload_bits  # its own container: a header around the packed codes
+    import sys
+    assert "torchaudio" not in sys.modules  # the import placeholder is gone
+
+
+def test_encodec_without_weights_is_skipped_with_a_message(monkeypatch):
+    from benchmarks.codecs.encodec import ENV, Encodec
+
+    monkeypatch.delenv(ENV, raising=False)
+    with pytest.raises(CodecUnavailable, match="ENCODEC_CHECKPOINT"):
+        Encodec().check()

@@ -7,6 +7,7 @@ from .amrwb import AMRWB
 from .base import HARNESS_RATE, Codec, CodecUnavailable, CodedAudio
 from .codec2 import Codec2
 from .ecc_zoo import ECCZoo
+from .encodec import Encodec
 from .evs import EVS
 from .lpcnet import LPCNet
 from .lyra import Lyra
@@ -22,6 +23,7 @@ CODECS: dict[str, Callable[[], Codec]] = {
     "lyra": Lyra,
     "lpcnet": LPCNet,
     "evs": EVS,
+    "encodec": Encodec,
     "ecc": ECCZoo,
 }
 
