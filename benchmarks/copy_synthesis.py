@@ -1,0 +1,78 @@
+"""Copy-synthesis quality of vocoders (speech -> their features -> speech): the ceiling a codec that
+decodes to those features can reach. Vocoders: ``lpcnet`` (LPCNet from libcodec2, 55 features per
+10 ms) and ``shared=CHECKPOINT`` (the project's shared vocoder, 80-band log-mel at 100 frames/s).
+
+``python -m benchmarks.copy_synthesis --vocoders lpcnet,shared=runs/vocoder/last.pt --splits test,unseen``
+writes ``rd_curves/copy_synthesis.md`` and ``.csv`` (files spread evenly over each split).
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ecc.audio import load_audio
+
+from .metrics import evaluate
+from .vocoder_curve import pick_files
+
+METRICS = ["pesq", "stoi", "visqol"]
+
+
+def vocoder(spec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """``lpcnet`` or ``shared=CHECKPOINT`` -> (label, copy-synthesis function on 16 kHz samples)."""
+    if spec == "lpcnet":
+        from .codecs.lpcnet import LPCNetVocoder
+
+        return "lpcnet", LPCNetVocoder().copy_synthesis
+    name, _, checkpoint = spec.partition("=")
+    if name != "shared" or not checkpoint:
+        raise ValueError(f"unknown vocoder {spec!r}; use lpcnet or shared=CHECKPOINT")
+    from ecc.vocoder_train import load_generator
+
+    generator, step = load_generator(checkpoint)
+
+    @torch.no_grad()
+    def run(audio: np.ndarray) -> np.ndarray:
+        return generator.copy_synthesis(torch.from_numpy(audio)[None])[0].numpy()
+
+    return f"shared (step {step})", run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.copy_synthesis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vocoders", default="lpcnet", help="comma list: lpcnet, shared=CHECKPOINT")
+    parser.add_argument("--data", type=Path, default=Path("data/speech"), help="corpus of `ecc prepare-data --recipe speech`")
+    parser.add_argument("--splits", default="test,unseen")
+    parser.add_argument("--files", type=int, default=60, help="files per split (spread evenly; at least 1 s long)")
+    parser.add_argument("--out", type=Path, default=Path("rd_curves"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    rows = []
+    for spec in args.vocoders.split(","):
+        label, run = vocoder(spec)
+        for split in args.splits.split(","):
+            for path in tqdm(pick_files(args.data, split, args.files), desc=f"{label} {split}", unit="file"):
+                audio = load_audio(path).samples
+                scores = evaluate(audio, run(audio), 16000, METRICS)
+                rows.append({"vocoder": label, "split": split, "file": str(path), **scores.values})
+    per_file = pd.DataFrame(rows)
+    table = per_file.groupby(["vocoder", "split"], sort=False).agg(files=("file", "count"),
+                                                                  **{m: (m, "mean") for m in METRICS}).reset_index()
+    args.out.mkdir(parents=True, exist_ok=True)
+    per_file.to_csv(args.out / "copy_synthesis.csv", index=False)
+    (args.out / "copy_synthesis.md").write_text(
+        f"# Vocoder copy-synthesis\n\n`python -m benchmarks.copy_synthesis --vocoders {args.vocoders} --data {args.data} "
+        f"--splits {args.splits} --files {args.files}`: speech -> the vocoder's features -> speech, unquantized, on "
+        "held-out files (`test`: seen voices; `unseen`: voices held out of training whole). Means over the files; "
+        "ViSQOL speech mode with the lattice model.\n\n" + table.to_markdown(index=False, floatfmt=".3f") + "\n")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
