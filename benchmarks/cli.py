@@ -30,6 +30,19 @@ def _points(values: list[str]) -> dict[str, list[str]]:
     return points
 
 
+def select_files(files: list[Path], root: Path, exclude: list[str], spread: int | None) -> list[Path]:
+    """``files`` without those matching an ``exclude`` glob (relative to ``root``), then ``spread``
+    of them evenly spaced over the sorted list (all when ``None``)."""
+    from fnmatch import fnmatch
+
+    kept = [f for f in files if not any(fnmatch(f.relative_to(root).as_posix() if root.is_dir() else f.name, g)
+                                        for g in exclude)]
+    if spread is None or spread >= len(kept):
+        return kept
+    step = len(kept) / spread
+    return [kept[int(i * step)] for i in range(spread)]
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="RD sweep: codecs x operating points x files -> CSV, BD-rate, plots",
                        description="Encode/decode every audio file under DATA_DIR with each codec at each operating "
@@ -48,6 +61,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="rd_curves/bench", help="output folder (default rd_curves/bench)")
     p.add_argument("--cache", default=None, help="job cache folder (default OUT/cache)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N files (sorted)")
+    p.add_argument("--spread", type=int, default=None, help="use N files spread evenly over the sorted list")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files whose path below DATA_DIR matches GLOB (repeatable), e.g. 'asterisk/*'")
     p.add_argument("--update", action="store_true",
                    help="keep the other codecs' rows of an existing OUT/per_file.csv (re-run only these codecs)")
     p.add_argument("--html", action="store_true",
@@ -103,9 +119,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     codecs = _list(args.codecs, CODECS, "codec")
     metrics = _list(args.metrics, METRICS, "metric")
-    files = audio_files(args.data_dir)[: args.limit]
+    files = select_files(audio_files(args.data_dir), Path(args.data_dir), args.exclude, args.spread)[: args.limit]
     if not files:
-        raise ValueError(f"no audio files under {args.data_dir}")
+        raise ValueError(f"no audio files under {args.data_dir}" + (" left by --exclude" if args.exclude else ""))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points),
@@ -127,7 +143,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
     cols = ["codec", "point", "files", "file_kbps", "payload_kbps", *metrics]
     print(result.aggregate[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     (out / "README.md").write_text(
-        f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files). Metrics: {', '.join(metrics)}"
+        f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files"
+        + (f"; excluded: {', '.join(args.exclude)}" if args.exclude else "")
+        + (f"; {args.spread} spread evenly" if args.spread else "") + f"). Metrics: {', '.join(metrics)}"
         f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration over all files; payload kbps"
         f" without container. Each metric is the mean over the files where it is valid for every codec and point"
         f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv).\n\nSkipped: {result.skipped or 'none'}.{kept}\n\n"

@@ -75,3 +75,12 @@ def test_dask_sweep_equals_the_local_sweep_job_for_job(tmp_path, sample_paths):
     columns = ["codec", "point", "file", "payload_bits", "file_bits", *metrics]
     pd.testing.assert_frame_equal(local.per_file[columns], cluster.per_file[columns])
     assert len(list((tmp_path / "dask").rglob("*.json"))) == 4  # the same per-job cache, written by the workers
+
+
+def test_select_files_excludes_by_glob_and_spreads_evenly(tmp_path):
+    from benchmarks.cli import select_files
+
+    files = [tmp_path / d / f"{i:02d}.wav" for d in ("a", "b") for i in range(10)]
+    kept = select_files(files, tmp_path, ["a/*"], None)
+    assert kept == files[10:]
+    assert select_files(files, tmp_path, [], 4) == [files[0], files[5], files[10], files[15]]
