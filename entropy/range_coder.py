@@ -22,6 +22,7 @@ from .tables import TableSet
 
 _MAX_MAGNITUDE_BITS = 34  # zigzag of an int32 needs at most 33 bits
 _CHUNK_BITS = 16
+PROBABILITY_GRID = 2.0**-16  # per-symbol probabilities are snapped to this grid before coding
 FLUSH_BYTES = 4  # at most this many trailing zero bytes (the final flush) are dropped from a payload
 _queue = constriction.stream.queue
 _model = constriction.stream.model
@@ -85,6 +86,19 @@ class RangeEncoder:
         if escaped.any():
             self._encode_escapes(values[escaped] - tables.offsets[indexes[escaped]])
 
+    def encode_categorical(self, symbols: np.ndarray, probabilities: np.ndarray) -> None:
+        """Encode ``symbols`` ``[n]`` in ``[0, K)``, each with its own distribution ``probabilities``
+        ``[n, K]`` computed at coding time (e.g. by a context model over VQ indices); see
+        :func:`snap_probabilities` for what makes encoder and decoder agree exactly."""
+        symbols = np.asarray(symbols).reshape(-1)
+        probabilities = snap_probabilities(probabilities, len(symbols))
+        if symbols.size == 0:
+            return
+        if not np.issubdtype(symbols.dtype, np.integer) or symbols.min() < 0 or symbols.max() >= probabilities.shape[1]:
+            raise ValueError(f"categorical symbols must be integers in [0, {probabilities.shape[1]})")
+        self._symbols += symbols.size
+        self._coder.encode(symbols.astype(np.int32), _model.Categorical(perfect=False), probabilities)
+
     def _encode_escapes(self, values: np.ndarray) -> None:
         magnitude = np.where(values >= 0, 2 * values, -2 * values - 1)  # zigzag, >= 0
         num_bits = np.zeros(magnitude.shape, dtype=np.int64)
@@ -111,6 +125,25 @@ class RangeEncoder:
         return words[: len(words) - drop]
 
 
+def snap_probabilities(probabilities: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """``[n, K]`` probabilities as float64 multiples of :data:`PROBABILITY_GRID` (each at least one
+    step, so every symbol stays codable), rows summing to 1 after constriction's own exact rescaling.
+
+    Encoder and decoder agree bit for bit when they pass identical arrays here; a model that computes
+    them must do so reproducibly (float64 on one thread, as the ECC latent codec does), since a float
+    that differs in its last bit can land on the other side of a grid step."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or (rows is not None and p.shape[0] != rows):
+        raise ValueError(f"probabilities must be [n, K]{f' with n = {rows}' if rows is not None else ''}, got {p.shape}")
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise ValueError("probabilities must be finite and non-negative")
+    total = p.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("every row of probabilities needs a positive sum")
+    steps = np.maximum(np.round(p / total / PROBABILITY_GRID), 1.0)
+    return steps * PROBABILITY_GRID
+
+
 class RangeDecoder:
     """Reads symbols back from a byte string made by :class:`RangeEncoder`."""
 
@@ -118,14 +151,14 @@ class RangeDecoder:
         self._data = bytes(data)
         padded = self._data + b"\0" * (-len(data) % 4)
         self._coder = _queue.RangeDecoder(np.frombuffer(padded, dtype="<u4").astype(np.uint32))
-        self._decoded: list[tuple[np.ndarray, np.ndarray, TableSet]] = []  # for verify()
+        self._decoded: list[tuple] = []  # (method name, arguments) of every decode call, for verify()
 
     def verify(self) -> None:
         """Raise :class:`BitstreamError` unless the data is exactly what :class:`RangeEncoder` writes for
         the symbols decoded so far (call after the last symbol)."""
         encoder = RangeEncoder()
-        for values, indexes, tables in self._decoded:
-            encoder.encode(values, indexes, tables)
+        for method, *arguments in self._decoded:
+            getattr(encoder, method)(*arguments)
         words, data = encoder.words(), self._data
         dropped = words[len(data):]
         if not (words.startswith(data) and len(dropped) <= FLUSH_BYTES and not dropped.strip(b"\0")
@@ -155,8 +188,24 @@ class RangeDecoder:
             raise BitstreamError(f"range decoder failed: {exc}") from exc
         if values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max:
             raise BitstreamError("decoded value outside the int32 range: corrupt stream")
-        self._decoded.append((values.astype(np.int32), indexes, tables))
+        self._decoded.append(("encode", values.astype(np.int32), indexes, tables))
         return values.astype(np.int32).reshape(shape)
+
+    def decode_categorical(self, probabilities: np.ndarray) -> np.ndarray:
+        """Decode one symbol per row of ``probabilities`` ``[n, K]`` (as given to
+        :meth:`RangeEncoder.encode_categorical`); returns int32 ``[n]``."""
+        given = np.array(probabilities, dtype=np.float64)
+        probabilities = snap_probabilities(given)
+        if len(probabilities) == 0:
+            return np.zeros(0, dtype=np.int32)
+        try:
+            symbols = self._coder.decode(_model.Categorical(perfect=False), probabilities).astype(np.int32)
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, BitstreamError)):
+                raise
+            raise BitstreamError(f"range decoder failed: {exc}") from exc
+        self._decoded.append(("encode_categorical", symbols, given))
+        return symbols
 
     def _decode_escapes(self, count: int) -> np.ndarray:
         num_bits = self._coder.decode(_model.Uniform(_MAX_MAGNITUDE_BITS + 1), count).astype(np.int64)

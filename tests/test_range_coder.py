@@ -133,3 +133,35 @@ def test_all_lowest_symbols_code_to_one_byte_not_to_nothing():
     decoded, data = round_trip(values, indexes, tables)
     np.testing.assert_array_equal(decoded, values)
     assert data != b""
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(0, 400), k=st.integers(1, 40))
+def test_context_conditional_categorical_round_trips_between_table_symbols(seed, count, k):
+    rng = np.random.default_rng(seed)
+    tables = random_tables(rng, 2)
+    indexes = rng.integers(0, 2, 50)
+    values = tables.offsets[indexes] + rng.integers(-1, tables.lengths[indexes])
+    probabilities = rng.random((count, k)) ** 3  # one distribution per symbol, e.g. from a context model
+    probabilities[:, 0] += 1e-9
+    symbols = np.array([rng.choice(k, p=row / row.sum()) for row in probabilities], dtype=np.int64)
+    encoder = RangeEncoder()
+    encoder.encode(values, indexes, tables)
+    encoder.encode_categorical(symbols, probabilities)
+    encoder.encode(values, indexes, tables)
+    data = encoder.finish()
+    decoder = RangeDecoder(data)
+    np.testing.assert_array_equal(decoder.decode(indexes, tables), values)
+    np.testing.assert_array_equal(decoder.decode_categorical(probabilities), symbols)
+    np.testing.assert_array_equal(decoder.decode(indexes, tables), values)
+    decoder.verify()
+
+
+def test_categorical_symbols_out_of_range_or_bad_probabilities_are_refused():
+    encoder = RangeEncoder()
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        encoder.encode_categorical(np.array([3]), np.ones((1, 3)))
+    with pytest.raises(ValueError, match="positive sum"):
+        encoder.encode_categorical(np.array([0]), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r"\[n, K\] with n = 2"):
+        encoder.encode_categorical(np.array([0, 1]), np.ones((1, 3)))
