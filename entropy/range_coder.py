@@ -96,6 +96,8 @@ class RangeEncoder:
             return
         if not np.issubdtype(symbols.dtype, np.integer) or symbols.min() < 0 or symbols.max() >= probabilities.shape[1]:
             raise ValueError(f"categorical symbols must be integers in [0, {probabilities.shape[1]})")
+        if probabilities.shape[1] == 1:
+            return  # a certain symbol costs nothing
         self._symbols += symbols.size
         self._coder.encode(symbols.astype(np.int32), _model.Categorical(perfect=False), probabilities)
 
@@ -196,8 +198,8 @@ class RangeDecoder:
         :meth:`RangeEncoder.encode_categorical`); returns int32 ``[n]``."""
         given = np.array(probabilities, dtype=np.float64)
         probabilities = snap_probabilities(given)
-        if len(probabilities) == 0:
-            return np.zeros(0, dtype=np.int32)
+        if len(probabilities) == 0 or probabilities.shape[1] == 1:
+            return np.zeros(len(probabilities), dtype=np.int32)
         try:
             symbols = self._coder.decode(_model.Categorical(perfect=False), probabilities).astype(np.int32)
         except BaseException as exc:
