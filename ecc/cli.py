@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from importlib.metadata import entry_points
 import signal
 import sys
 from pathlib import Path
@@ -197,28 +198,6 @@ def cmd_models(args: argparse.Namespace) -> None:
         print(f"{e.name}\t{e.nominal_kbps:g} kbps (nominal)\t{e.description}{default}")
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    from benchmarks.metrics import evaluate
-
-    from .audio import load_audio
-    from .zoo import load_model
-
-    model = load_model(args.model)
-    clip = Path(args.clip)
-    audio = load_audio(clip, model.sample_rate).samples
-    data, _ = model.compress(audio)
-    decoded = model.decompress(data)
-    seconds = len(audio) / model.sample_rate
-    scores = evaluate(audio, decoded, model.sample_rate, ["pesq"])
-    stream = Bitstream.from_bytes(data)
-    print(f"{clip.name}: {seconds:.2f} s of speech, model {args.model}")
-    print(f"  file    {len(data)} bytes = {len(data) * 8 / seconds / 1000:.3f} kbps "
-          f"(payload {stream.payload_bytes * 8 / seconds / 1000:.3f} kbps)")
-    print(f"  PESQ-WB {scores.values['pesq']:.2f}" + (f" ({scores.errors['pesq']})" if scores.errors else "")
-          + "  (ITU-T P.862.2 MOS-LQO: 1.0 bad .. 4.64 transparent; wideband telephony codecs score about 3-4,"
-          " Opus at 6 kbps about 2.0 on this corpus)")
-
-
 def cmd_train(args: argparse.Namespace) -> None:
     import json
 
@@ -267,14 +246,6 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
 
 
-def cmd_prepare_data(args: argparse.Namespace) -> None:
-    from benchmarks.datasets import SplitConfig, prepare_asterisk, prepare_speech
-
-    prepare = prepare_speech if args.recipe == "speech" else prepare_asterisk
-    out = args.out or f"data/{args.recipe}"
-    print(f"wrote {prepare(Path(out), SplitConfig(seed=args.seed), args.jobs)}", file=sys.stderr)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .zoo import DEFAULT_MODEL
 
@@ -316,12 +287,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the zoo: name, nominal kbps, description")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("demo", help="encode+decode a bundled real clip; print bitrate and PESQ-WB")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL})")
-    p.add_argument("--clip", default=str(Path(__file__).resolve().parents[1] / "samples" / "en-confbridge-lock-no-join.flac"),
-                   help="speech file (default: a bundled Asterisk test-split clip)")
-    p.set_defaults(func=cmd_demo)
-
     p = sub.add_parser("train", help="train (or resume) an ECC model; resumes from OUT/last.pt")
     p.add_argument("--config", help="JSON TrainConfig (fields of ecc.train.TrainConfig; 'model' = ECCConfig)")
     p.add_argument("--data", help="folder of training audio (default data/asterisk/train)")
@@ -357,19 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("prepare-data", help="build a speech corpus from Debian packages (FLAC, splits, licenses)",
-                       description="asterisk: the Asterisk prompts, train/dev/test. speech: Asterisk + festvox-ru + "
-                                   "KDE klettres/ktuberling clips, train/dev/test plus 'unseen' (voices held out "
-                                   "whole), narrowband files skipped, licenses beside the data.")
-    p.add_argument("out", nargs="?", help="output folder (default data/RECIPE)")
-    p.add_argument("--recipe", choices=("asterisk", "speech"), default="asterisk")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=2)
-    p.set_defaults(func=cmd_prepare_data)
-
-    from benchmarks.cli import add_commands
-
-    add_commands(sub)
+    for plugin in entry_points(group="ecc.commands"):  # e.g. benchmarks: bench, plot, demo, prepare-data
+        plugin.load()(sub)
     return parser
 
 
