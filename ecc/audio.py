@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -141,27 +141,35 @@ def _reason(exc: BaseException) -> str:
 
 
 def _blocks(handle: sf.SoundFile, sample_rate: int, block: int, path: str | os.PathLike) -> Iterator[np.ndarray]:
-    resampler = (
-        soxr.ResampleStream(handle.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
-        if handle.samplerate != sample_rate else None
-    )
+    def pieces() -> Iterator[tuple[np.ndarray, bool]]:
+        with handle:
+            while True:
+                try:
+                    data = handle.read(block, dtype="float32", always_2d=True)
+                except (sf.LibsndfileError, RuntimeError) as exc:
+                    raise AudioError(f"{path}: audio data is corrupt or truncated ({_reason(exc)})") from exc
+                last = len(data) < block
+                yield to_mono_rate(data, handle.samplerate, None), last
+                if last:
+                    return
+
+    return rechunk(pieces(), handle.samplerate, sample_rate, block)
+
+
+def rechunk(pieces: Iterable[tuple[np.ndarray, bool]], rate: int, sample_rate: int, block: int) -> Iterator[np.ndarray]:
+    """Mono float32 ``pieces`` at ``rate`` (each with a flag: the last one) resampled on the fly to
+    ``sample_rate`` and cut into blocks of ``block`` samples (the last may be shorter)."""
+    resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ") if rate != sample_rate else None
     pending = np.zeros(0, dtype=np.float32)
-    with handle:
-        while True:
-            try:
-                data = handle.read(block, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                raise AudioError(f"{path}: audio data is corrupt or truncated ({_reason(exc)})") from exc
-            last = len(data) < block
-            mono = to_mono_rate(data, handle.samplerate, None)
-            if resampler is not None:
-                mono = resampler.resample_chunk(mono, last=last)
-            pending = np.concatenate([pending, mono])
-            while len(pending) >= block:
-                yield pending[:block]
-                pending = pending[block:]
-            if last:
-                break
+    for mono, last in pieces:
+        if resampler is not None:
+            mono = resampler.resample_chunk(mono, last=last)
+        pending = np.concatenate([pending, mono])
+        while len(pending) >= block:
+            yield pending[:block]
+            pending = pending[block:]
+        if last:
+            break
     if len(pending):
         yield pending
 

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
-import soxr
 
-from .audio import AudioError
+from .audio import AudioError, rechunk
 
 _UNKNOWN = 0xFFFFFFFF
 _FORMATS = {(1, 16): "<i2", (1, 32): "<i4", (3, 32): "<f4", (1, 8): "u1"}  # (format tag, bits) -> dtype
@@ -59,32 +58,28 @@ def read_wav_stream(handle: BinaryIO, sample_rate: int, block: int, name: str = 
 def _wav_blocks(handle: BinaryIO, dtype: np.dtype, channels: int, rate: int, sample_rate: int, block: int,
                 remaining: int | None) -> Iterator[np.ndarray]:
     frame = dtype.itemsize * channels
-    resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ") if rate != sample_rate else None
     scale = {"i": 1 / 2 ** (8 * dtype.itemsize - 1), "u": 1 / 128, "f": 1.0}[dtype.kind]
-    pending, carry = np.zeros(0, dtype=np.float32), b""
-    while True:
-        want = 4096 * frame if remaining is None else min(4096 * frame, remaining)
-        data = handle.read1(want) if hasattr(handle, "read1") else handle.read(want)
-        if remaining is not None:
-            remaining -= len(data)
-        last = not data or remaining == 0
-        data = carry + data
-        usable = len(data) - len(data) % frame
-        carry = data[usable:]
-        x = np.frombuffer(data[:usable], dtype=dtype).astype(np.float32)
-        if dtype.kind == "u":
-            x -= 128
-        mono = (x * scale).reshape(-1, channels).mean(axis=1).astype(np.float32)
-        if resampler is not None:
-            mono = resampler.resample_chunk(mono, last=last)
-        pending = np.concatenate([pending, mono])
-        while len(pending) >= block:
-            yield pending[:block]
-            pending = pending[block:]
-        if last:
-            break
-    if len(pending):
-        yield pending
+
+    def pieces() -> Iterator[tuple[np.ndarray, bool]]:
+        nonlocal remaining
+        carry = b""
+        while True:
+            want = 4096 * frame if remaining is None else min(4096 * frame, remaining)
+            data = handle.read1(want) if hasattr(handle, "read1") else handle.read(want)
+            if remaining is not None:
+                remaining -= len(data)
+            last = not data or remaining == 0
+            data = carry + data
+            usable = len(data) - len(data) % frame
+            carry = data[usable:]
+            x = np.frombuffer(data[:usable], dtype=dtype).astype(np.float32)
+            if dtype.kind == "u":
+                x -= 128
+            yield (x * scale).reshape(-1, channels).mean(axis=1).astype(np.float32), last
+            if last:
+                return
+
+    return rechunk(pieces(), rate, sample_rate, block)
 
 
 def wav_stream_header(sample_rate: int) -> bytes:
