@@ -3,6 +3,10 @@ optionally + adversarial and feature-matching losses against a spectral discrimi
 
 Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written every
 ``checkpoint_every`` steps; running the same command again continues from it.
+
+Data-parallel under ``torchrun --nproc_per_node N -m ecc train ...`` (see :mod:`ecc.distributed`):
+each rank trains on ``batch`` crops of its own (the global batch is ``N x batch``), gradients are
+averaged, rank 0 alone writes checkpoints and logs, and a resume restarts every rank from them.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from tqdm import tqdm
 
 from .codec import ECCCodec, ECCConfig
 from .data import CropSampler
+from .distributed import Context, average_gradients, gather_digests, setup, shutdown
 from .discriminator import (AdversarialConfig, MultiResolutionDiscriminator, discriminator_loss,
                             feature_matching_loss, generator_loss)
 from .losses import MultiResolutionSTFTLoss, compressed_complex_loss
@@ -51,11 +56,12 @@ class TrainConfig:
 def train(config: TrainConfig) -> Path:
     """Run (or resume) training; returns the path of the last checkpoint."""
     torch.set_flush_denormal(True)
+    context = setup()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last.pt"
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    random.seed(config.seed + context.rank)
+    torch.manual_seed(config.seed + context.rank)
     resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
     model = ECCCodec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
@@ -65,7 +71,8 @@ def train(config: TrainConfig) -> Path:
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
     adversary = Adversary(config.adversarial, model.sample_rate) if config.adversarial else None
     step = 0
-    sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate), config.seed)
+    sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate),
+                          config.seed + context.rank)
     if resumed is not None:
         model.load_state_dict(resumed["state"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -73,23 +80,31 @@ def train(config: TrainConfig) -> Path:
         step = resumed["step"]
         if adversary is not None and "discriminator" in resumed:
             adversary.load_state_dict(resumed["discriminator"])
-        torch.set_rng_state(resumed["torch_rng"])
-        sampler.rng = np.random.default_rng(resumed["sampler_seed"])
-        print(f"resumed {last} at step {step}")
+        if context.is_main:
+            torch.set_rng_state(resumed["torch_rng"])
+        else:
+            torch.manual_seed(int(resumed["sampler_seed"]) + context.rank)
+        sampler.rng = np.random.default_rng(int(resumed["sampler_seed"]) + context.rank)
+        if context.is_main:
+            print(f"resumed {last} at step {step}")
     elif config.init_from:
         kept = load_matching(model, ECCCodec.load(config.init_from).state_dict(), config.reinit)
-        print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
+        if context.is_main:
+            print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
-    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
+    if context.is_main:
+        (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate, overshoot_weight=config.overshoot_weight)
     model.train()
-    bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
-    log = (out / "log.jsonl").open("a")
+    forward = _parallel(model, context)
+    bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True,
+               disable=not context.is_main)
+    log = (out / "log.jsonl").open("a") if context.is_main else None
     start = time.time()
     while step < config.steps:
         wav = sampler.batch(config.batch)
-        result = model(wav)
+        result = forward(wav)
         losses = criterion(result.wav_hat, wav)
         kbps = result.bits.mean() / config.crop_seconds / 1000
         loss = losses["stft"] + losses["mel"] + config.lmbda * kbps
@@ -101,7 +116,7 @@ def train(config: TrainConfig) -> Path:
             losses["pitch"] = -(pitch_targets * torch.log_softmax(result.pitch_logits, dim=1)).sum(1).mean()
             loss = loss + config.pitch_weight * losses["pitch"]
         if adversary is not None:
-            adversary.step(wav, result.wav_hat, losses)
+            adversary.step(wav, result.wav_hat, losses, context)
             loss = loss + config.adversarial.weight * losses["adv"] + config.adversarial.feature_weight * losses["fm"]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
@@ -111,19 +126,39 @@ def train(config: TrainConfig) -> Path:
         optimizer.step()
         aux_optimizer.zero_grad(set_to_none=True)
         model.aux_loss().backward()
+        average_gradients(aux_params, context)
         aux_optimizer.step()
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", mel=f"{losses['mel'].item():.3f}", kbps=f"{kbps.item():.2f}")
-        if step % 50 == 0:
+        if log is not None and step % 50 == 0:
             log.write(json.dumps({"step": step, "loss": loss.item(), **{k: v.item() for k, v in losses.items()},
                                   "kbps_noisy": kbps.item(), "lr": optimizer.param_groups[0]["lr"],
                                   "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if context.is_main and (step % config.checkpoint_every == 0 or step == config.steps):
             _checkpoint(model, optimizer, aux_optimizer, step, sampler, last, adversary)
     bar.close()
+    digests = gather_digests(model, context)
+    if log is not None:
+        log.write(json.dumps({"step": step, "rank_weights": digests}) + "\n")
+        log.close()
+    if len(set(digests)) > 1:
+        raise RuntimeError(f"ranks ended with different weights: {digests}")
+    shutdown(context)
     return last
+
+
+def _parallel(model: ECCCodec, context: Context):
+    """The model's forward, wrapped in DistributedDataParallel when there are several ranks (the
+    quantiles, trained by the separate aux loss, are averaged by hand)."""
+    if not context.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ignored = [name for name, _ in model.named_parameters() if name.endswith("quantiles")]
+    DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, ignored)
+    return DistributedDataParallel(model)
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -190,13 +225,15 @@ class Adversary:
         self.discriminator = MultiResolutionDiscriminator(config, sample_rate)
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=(0.8, 0.99))
 
-    def step(self, wav: torch.Tensor, wav_hat: torch.Tensor, losses: dict[str, torch.Tensor]) -> None:
+    def step(self, wav: torch.Tensor, wav_hat: torch.Tensor, losses: dict[str, torch.Tensor],
+             context: Context = Context()) -> None:
         """One discriminator update on real ``wav`` vs decoded ``wav_hat`` ``[B, N]``, then the generator's
         losses against the updated discriminator into ``losses``: ``adv``, ``fm`` (and ``disc``, logged)."""
         real = self.discriminator(wav)
         losses["disc"] = discriminator_loss(real, self.discriminator(wav_hat.detach()))
         self.optimizer.zero_grad(set_to_none=True)
         losses["disc"].backward()
+        average_gradients(self.discriminator.parameters(), context)
         self.optimizer.step()
         self.discriminator.requires_grad_(False)  # the generator's losses reach the decoder only
         real, fake = self.discriminator(wav), self.discriminator(wav_hat)
