@@ -246,11 +246,11 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Bina
         sys.stdout.buffer.flush()
         return
     check_output(path, force)
-    target = Path(path).resolve()
-    if _is_special(target):
-        with open(target, "wb") as handle:
+    if _is_special(Path(path)):  # stat follows links: /dev/stdout on a pipe is a FIFO, written into
+        with open(path, "wb") as handle:
             yield handle
         return
+    target = Path(path).resolve()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:  # name the output, not the temporary file

@@ -277,3 +277,9 @@ def test_inconsistent_model_config_fails_on_construction_with_a_clear_error():
 
     with pytest.raises(ValueError, match=r"transform.latent \(48\) != latent.latent \(32\)"):
         ECCConfig.from_dict({"latent": {"latent": 32}})
+
+
+def test_force_to_dev_stdout_on_a_pipe_writes_into_the_pipe(encoded):
+    result = subprocess.run([sys.executable, "-m", "ecc", "decode", str(encoded), "/dev/stdout", "--force", "--quiet"],
+                            capture_output=True)
+    assert result.returncode == 0 and result.stdout[:4] == b"RIFF", result.stderr
