@@ -185,6 +185,8 @@ def cmd_info(args: argparse.Namespace) -> None:
               f"(payload only {stream.payload_bytes * 8 / seconds / 1000:.3f} kbps)")
     sizes = ", ".join(str(len(s)) for s in stream.sections)
     print(f"sections:     {len(stream.sections)} [{sizes}] bytes")
+    if stream.chunk_samples is not None:
+        print(f"framing:      stream (format 3), {stream.chunk_samples / stream.sample_rate * 1000:.0f} ms chunks")
 
 
 def cmd_models(args: argparse.Namespace) -> None:

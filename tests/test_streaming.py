@@ -139,3 +139,12 @@ def test_memory_stays_bounded_on_a_long_stream(model, sample_paths):
     decoder.push(encoder.finish())
     decoder.finish()
     assert rss[-1] - rss[0] < 20 * 1024  # KiB: no growth with the stream's length
+
+
+def test_info_reports_the_stream_framing(model, sample_paths, tmp_path, capsys):
+    from ecc.cli import main
+
+    path = tmp_path / "s.ecc"
+    path.write_bytes(_stream(model, sf.read(sample_paths[0], dtype="float32")[0], 0.64))
+    assert main(["info", str(path)]) == 0
+    assert "stream (format 3), 640 ms chunks" in capsys.readouterr().out
