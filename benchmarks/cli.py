@@ -165,7 +165,7 @@ def _merge_previous(result, previous: Path, codecs: list[str], metrics: list[str
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from .datasets import audio_files
+    from ecc.audio import audio_files
     from .sweep import sweep
 
     codecs = _list(args.codecs, CODECS, "codec")

@@ -31,7 +31,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from ecc.audio import AUDIO_SUFFIXES, audio_files, iter_audio, load_audio, to_mono_rate  # noqa: F401 (re-exported)
+from ecc.audio import AUDIO_SUFFIXES, load_audio, to_mono_rate
 
 ASTERISK_ROOT = Path("/usr/share/asterisk/sounds")
 ASTERISK_VOICES = {  # language -> (folder, speaker)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.datasets import audio_files
+from ecc.audio import audio_files
 from benchmarks.ecc_report import write_table
 from ecc.audio import load_audio
 from ecc.zoo import list_models, load_model

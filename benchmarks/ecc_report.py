@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from benchmarks.datasets import audio_files
+from ecc.audio import audio_files
 from ecc.audio import load_audio
 from ecc.zoo import list_models, load_model
 from entropy.bitstream import Bitstream

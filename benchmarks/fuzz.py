@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import resource
 import signal
-import struct
 import sys
 import time
 from collections import Counter

@@ -81,8 +81,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 def _open(path: str | os.PathLike) -> sf.SoundFile:
     """Open ``path`` (``-``: stdin, read whole) for reading; :class:`InputError` if missing, not
     audio, or empty."""
-    source = io.BytesIO(read_bytes(path)) if str(path) == "-" else Path(path)
-    check_input(path)
+    if str(path) == "-":
+        source = io.BytesIO(read_bytes(path))
+    else:
+        check_input(path)
+        source = Path(path)
     try:
         handle = sf.SoundFile(source)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -182,12 +185,6 @@ def audio_files(root: str | Path) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such file or folder")
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-
-
-def iter_audio(root: str | Path, sample_rate: int = 16000) -> Iterator[tuple[Path, Audio]]:
-    """Yield ``(path, mono audio at sample_rate)`` for every audio file under ``root``."""
-    for path in audio_files(root):
-        yield path, load_audio(path, sample_rate)
 
 
 def output_format(path: str | os.PathLike) -> tuple[str, str]:

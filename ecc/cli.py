@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 from importlib.metadata import entry_points
 import signal
 import sys
@@ -85,7 +84,9 @@ def _open_binary(path: str):
 
 
 def cmd_decode(args: argparse.Namespace) -> None:
-    from .streaming import StreamDecoder, stream_header_bytes
+    from entropy.bitstream import is_stream
+
+    from .streaming import StreamDecoder
     from .zoo import load_model_by_hash
 
     check_output(args.output, args.force)
@@ -95,7 +96,7 @@ def cmd_decode(args: argparse.Namespace) -> None:
         head = source.read1(64) if hasattr(source, "read1") else source.read(64)
         if not head:
             raise InputError(f"{'standard input' if args.input == '-' else args.input} is empty")
-        if stream_header_bytes(head):
+        if is_stream(head):
             decoder = StreamDecoder()
             samples = _decode_stream(decoder, head, source, args, fmt, subtype)
             rate, name = decoder.sample_rate, decoder.model.name if decoder.model else "no model"

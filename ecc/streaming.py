@@ -17,7 +17,6 @@ from collections.abc import Callable
 import numpy as np
 
 from entropy.bitstream import StreamHeader, StreamParser, header_seed, stream_packet
-from entropy.errors import BitstreamError
 
 from .codec import ECCCodec
 
@@ -106,13 +105,3 @@ class StreamDecoder:
     @property
     def done(self) -> bool:
         return self._parser.done
-
-
-def stream_header_bytes(data: bytes) -> bool:
-    """Whether ``data`` starts like a format-3 stream (magic + version 3)."""
-    from entropy.bitstream import MAGIC, STREAM_VERSION
-
-    return len(data) >= 3 and data.startswith(MAGIC) and data[2] == STREAM_VERSION
-
-
-__all__ = ["StreamEncoder", "StreamDecoder", "STREAM_CHUNK_SECONDS", "BitstreamError", "stream_header_bytes"]

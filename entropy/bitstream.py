@@ -213,6 +213,11 @@ MAX_CHUNK_SAMPLES = 1 << 24  # a stream header asking for longer chunks is refus
 MAX_BYTES_PER_SAMPLE = 4  # a packet longer than this per chunk sample is refused before it is buffered
 
 
+def is_stream(data: bytes) -> bool:
+    """Whether ``data`` starts like a format-3 stream (magic bytes, then version 3)."""
+    return len(data) > len(MAGIC) and data.startswith(MAGIC) and data[len(MAGIC)] == STREAM_VERSION
+
+
 def _crc16(data: bytes, seed: int) -> int:
     return binascii.crc_hqx(data, seed) ^ 0xFFFF
 

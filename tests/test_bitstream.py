@@ -4,7 +4,7 @@ import zlib
 
 import pytest
 
-from entropy.bitstream import FORMAT_VERSION, STREAM_VERSION, MAGIC, Bitstream
+from entropy.bitstream import MAGIC, STREAM_VERSION, Bitstream
 from entropy.errors import BitstreamError
 
 MODEL_HASH = b"\x01\x02\x03\x04"

@@ -2,7 +2,6 @@
 import os
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import threading
