@@ -49,10 +49,10 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
     check_output(args.output, args.force)
     model = load_model(args.model)
-    stream = args.stream or args.output == "-"
-    encoder = StreamEncoder(model, (args.chunk_ms / 1000) if args.chunk_ms else
-                            (model.chunk_samples / model.sample_rate if args.output != "-" else STREAM_CHUNK_SECONDS))
-    block = encoder.chunk_samples if stream else model.chunk_samples
+    stream = args.stream or args.output == "-" or args.chunk_ms is not None
+    default_chunk = STREAM_CHUNK_SECONDS if args.output == "-" else model.chunk_samples / model.sample_rate
+    encoder = StreamEncoder(model, args.chunk_ms / 1000 if args.chunk_ms else default_chunk) if stream else None
+    block = encoder.chunk_samples if encoder else model.chunk_samples
     blocks, total = _input_blocks(args.input, model.sample_rate, block, args.quiet)
     size = samples = 0
     with _progress(total, model.sample_rate, args.quiet, "encode") as bar, \
@@ -267,8 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the streamable framing (format 3), a packet per chunk as it is coded; "
                         "always on for stdout")
     p.add_argument("--chunk-ms", type=float,
-                   help=f"stream chunk length = latency (default {STREAM_CHUNK_SECONDS * 1000:.0f} ms on stdout, "
-                        "else the model's 20 s; shorter chunks cost rate and quality)")
+                   help=f"stream chunk length = latency; implies --stream (default {STREAM_CHUNK_SECONDS * 1000:.0f} ms "
+                        "on stdout, else the model's 20 s; rounded to whole latent frames of 40 ms; shorter chunks cost "
+                        "rate and quality)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--quiet", action="store_true", help="no notices, summary or progress bar")
     p.set_defaults(func=cmd_encode)
