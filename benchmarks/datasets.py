@@ -43,7 +43,6 @@ ASTERISK_VOICES = {  # language -> (folder, speaker)
 }
 SAMPLE_RATE = 16000
 SPLITS = ("train", "dev", "test")
-SPEECH_SPLITS = SPLITS + ("unseen",)
 # whole voices held out of train and dev: one Asterisk voice and four KDE languages (both packages)
 UNSEEN_VOICES = frozenset({"asterisk/fr", "klettres/de", "ktuberling/de", "klettres/hu", "klettres/nl",
                            "ktuberling/nl", "klettres/uk", "ktuberling/uk"})

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from ecc.audio import audio_files, load_audio
 from ecc.zoo import UnknownModelError, load_model, load_model_by_hash
-from entropy.bitstream import MAGIC, Bitstream, StreamHeader, _check_value, header_seed, stream_packet
+from entropy.bitstream import MAGIC, Bitstream, StreamHeader, _check_value, frame_stream
 from entropy.errors import BitstreamError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -94,14 +94,10 @@ def _with(stream: Bitstream, **changes) -> bytes:
     fields.update(changes)
     if fields["chunk_samples"] is None:
         return Bitstream(**fields).to_bytes()
-    header = StreamHeader(fields["model_hash"], fields["sample_rate"], fields["chunk_samples"]).to_bytes()
-    out, seed = bytearray(header), header_seed(header)
     sections = fields["sections"] or (b"",)
     last = fields["num_samples"] - fields["chunk_samples"] * (len(sections) - 1)
-    for i, section in enumerate(sections):
-        packet, seed = stream_packet(section, max(last, 0) if i == len(sections) - 1 else None, seed)
-        out += packet
-    return bytes(out)
+    header = StreamHeader(fields["model_hash"], fields["sample_rate"], fields["chunk_samples"])
+    return frame_stream(header, sections, max(last, 0))
 
 
 def _flip(data: bytes, rng: np.random.Generator, flips: int) -> bytes:

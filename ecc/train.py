@@ -249,10 +249,18 @@ class Adversary:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
+def write_checkpoint(state: dict, path: Path, parameters, step: int) -> None:
+    """Write a resumable training ``state`` to ``path`` atomically (temporary file, then rename),
+    refusing to overwrite it if any of ``parameters`` is non-finite."""
+    if any(not torch.isfinite(p).all() for p in parameters):
+        raise FloatingPointError(f"non-finite weights at step {step}; not overwriting {path}")
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
 def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path,
                 adversary: Adversary | None = None) -> None:
-    if any(not torch.isfinite(p).all() for p in model.parameters()):
-        raise FloatingPointError(f"non-finite weights at step {step}; not overwriting {path}")
     state = {
         "config": model.config.to_dict(), "name": model.name, "state": model.state_dict(),
         "optimizer": optimizer.state_dict(), "aux_optimizer": aux_optimizer.state_dict(), "step": step,
@@ -260,9 +268,7 @@ def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: C
     }
     if adversary is not None:
         state["discriminator"] = adversary.state_dict()
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    write_checkpoint(state, path, model.parameters(), step)
 
 
 def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float, description: str = "") -> ECCCodec:

@@ -25,6 +25,7 @@ from .data import CropSampler
 from .discriminator import (AdversarialConfig, MultiPeriodDiscriminator, MultiResolutionDiscriminator,
                             discriminator_loss, feature_matching_loss, generator_loss)
 from .mel import LogMel
+from .train import write_checkpoint
 from .vocoder import Vocoder, VocoderConfig
 
 
@@ -169,14 +170,10 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
 
 
 def save_checkpoint(gan: VocoderGAN, config: VocoderTrainConfig, step: int, sampler: CropSampler, path: Path) -> None:
-    """Atomically write the resumable state (refusing non-finite weights)."""
-    if any(not torch.isfinite(p).all() for p in gan.generator.parameters()):
-        raise FloatingPointError(f"non-finite generator weights at step {step}; not overwriting {path}")
+    """Atomically write the resumable state (refusing non-finite generator weights)."""
     state = {"config": json.dumps(asdict(config)), "state": gan.state_dict(), "step": step,
              "torch_rng": torch.get_rng_state(), "sampler_seed": int(sampler.rng.integers(2**63))}
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    write_checkpoint(state, path, gan.generator.parameters(), step)
 
 
 def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:

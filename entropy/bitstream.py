@@ -31,8 +31,7 @@ def weights_hash(state: bytes) -> bytes:
 def _check_value(version: int, body: bytes) -> bytes:
     if version == 1:
         return struct.pack(">I", zlib.crc32(body))
-    # CCITT polynomial, init and final XOR 0xFFFF; without the final XOR an appended 0x00 would pass
-    return struct.pack(">H", binascii.crc_hqx(body, 0xFFFF) ^ 0xFFFF)
+    return struct.pack(">H", _crc16(body, 0xFFFF))
 
 
 def _put_varint(out: bytearray, value: int) -> None:
@@ -123,15 +122,9 @@ class Bitstream:
         return bytes(out)
 
     def _stream_bytes(self) -> bytes:
-        header = StreamHeader(self.model_hash, self.sample_rate, self.chunk_samples).to_bytes()
-        out, seed = bytearray(header), header_seed(header)
         sections = self.sections or (b"",)  # an empty stream is one empty last packet
         last_samples = self.num_samples - self.chunk_samples * (len(sections) - 1)
-        for i, section in enumerate(sections):
-            last = last_samples if i == len(sections) - 1 else None
-            packet, seed = stream_packet(section, last, seed)
-            out += packet
-        return bytes(out)
+        return frame_stream(StreamHeader(self.model_hash, self.sample_rate, self.chunk_samples), sections, last_samples)
 
     @property
     def payload_bytes(self) -> int:
@@ -219,6 +212,8 @@ def is_stream(data: bytes) -> bool:
 
 
 def _crc16(data: bytes, seed: int) -> int:
+    """CCITT polynomial from ``seed`` (0xFFFF to start), final XOR 0xFFFF: without the final XOR an
+    appended 0x00 would pass."""
     return binascii.crc_hqx(data, seed) ^ 0xFFFF
 
 
@@ -251,6 +246,17 @@ def stream_packet(section: bytes, last_samples: int | None, seed: int) -> tuple[
     out += section
     check = _crc16(bytes(out), seed)
     return bytes(out + struct.pack(">H", check)), check
+
+
+def frame_stream(header: StreamHeader, sections: tuple[bytes, ...], last_samples: int) -> bytes:
+    """A whole format-3 stream: ``header``, then one packet per section, the last one carrying
+    ``last_samples`` (fields are written as given: :class:`Bitstream` checks their consistency)."""
+    head = header.to_bytes()
+    out, seed = bytearray(head), header_seed(head)
+    for i, section in enumerate(sections):
+        packet, seed = stream_packet(section, last_samples if i == len(sections) - 1 else None, seed)
+        out += packet
+    return bytes(out)
 
 
 def header_seed(header: bytes) -> int:
