@@ -20,7 +20,6 @@ from benchmarks.ecc_report import write_table
 from ecc.audio import load_audio
 from ecc.zoo import list_models, load_model
 from entropy.bitstream import Bitstream
-from entropy.range_coder import RangeDecoder, RangeEncoder
 
 
 def _encode(name: str, clips: list[str], out: Path) -> None:
@@ -32,9 +31,9 @@ def _encode(name: str, clips: list[str], out: Path) -> None:
         sections = Bitstream.from_bytes(data).sections
         latents = []
         for chunk, section in zip(model.split(samples), sections):
-            encoder = RangeEncoder()
-            latents.append(model.latent.compress(encoder, model._analyse_chunk(chunk)).numpy())
-            if encoder.finish() != section:
+            coded, y_hat = model.encode_chunk(chunk)
+            latents.append(y_hat.numpy())
+            if coded != section:
                 raise RuntimeError(f"{clip}: re-encoding a chunk gave other bytes")
         (out / f"{i}.ecc").write_bytes(data)
         np.save(out / f"{i}.recon.npy", recon)
@@ -46,7 +45,7 @@ def _decode(name: str, count: int, out: Path) -> None:
     model = load_model(name)
     for i in range(count):
         stream = model.open_bitstream((out / f"{i}.ecc").read_bytes())
-        latents = [model.latent.decompress(RangeDecoder(section), 1, model._latent_frames(samples)).numpy()
+        latents = [model.decode_latent(section, samples, stream.operating_point).numpy()
                    for samples, section in zip(model._chunk_lengths(stream.num_samples), stream.sections)]
         np.save(out / f"{i}.decoded.npy", np.concatenate(list(model.decompress_chunks(stream))))
         np.savez(out / f"{i}.latents_decoded.npz", *latents)

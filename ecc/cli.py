@@ -45,10 +45,10 @@ def _input_blocks(path: str, sample_rate: int, block: int, quiet: bool):
 
 def cmd_encode(args: argparse.Namespace) -> None:
     from .streaming import StreamEncoder
-    from .zoo import load_model
+    from .zoo import load_at_kbps, load_model
 
     check_output(args.output, args.force)
-    model = load_model(args.model)
+    model = load_model(args.model) if args.kbps is None else load_at_kbps(args.model, args.kbps)
     stream = args.stream or args.output == "-" or args.chunk_ms is not None
     default_chunk = STREAM_CHUNK_SECONDS if args.output == "-" else model.chunk_samples / model.sample_rate
     encoder = StreamEncoder(model, args.chunk_ms / 1000 if args.chunk_ms else default_chunk) if stream else None
@@ -74,7 +74,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
     if not args.quiet:
         seconds = samples / model.sample_rate
         rate = f", {size * 8 / seconds / 1000:.3f} kbps" if seconds else ""
-        print(f"{args.input} -> {args.output}: {seconds:.2f} s, {size} bytes{rate} ({args.model}"
+        print(f"{args.input} -> {args.output}: {seconds:.2f} s, {size} bytes{rate} ({model.name}"
               + (f", stream of {encoder.latency_ms:.0f} ms chunks" if stream else "") + ")", file=sys.stderr)
 
 
@@ -177,7 +177,13 @@ def cmd_info(args: argparse.Namespace) -> None:
         name, installed = load_model_by_hash(stream.model_hash).name, "installed"
     except UnknownModelError:
         name, installed = stream.model_name or "unknown", "NOT installed"
+    from entropy.bitstream import OPERATING_POINT_STEPS
+    from .registry import family_name
+
+    print(f"family:       {family_name(stream.family)}")
     print(f"model:        {name} (weights {stream.model_hash.hex()}, {installed})")
+    if stream.operating_point:
+        print(f"operating point: q = {stream.operating_point / OPERATING_POINT_STEPS:g}")
     print(f"sample rate:  {stream.sample_rate} Hz")
     print(f"duration:     {seconds:.3f} s ({stream.num_samples} samples)")
     print(f"size:         {len(data)} bytes ({len(data) - stream.payload_bytes} header/framing)")
@@ -187,18 +193,23 @@ def cmd_info(args: argparse.Namespace) -> None:
     sizes = ", ".join(str(len(s)) for s in stream.sections)
     print(f"sections:     {len(stream.sections)} [{sizes}] bytes")
     if stream.chunk_samples is not None:
-        print(f"framing:      stream (format 3), {stream.chunk_samples / stream.sample_rate * 1000:.0f} ms chunks")
+        print(f"framing:      stream, {stream.chunk_samples / stream.sample_rate * 1000:.0f} ms chunks")
 
 
 def cmd_models(args: argparse.Namespace) -> None:
+    from .registry import families
     from .zoo import DEFAULT_MODEL, list_models
 
     models = list_models()
-    print("# name\tnominal kbps (measured on the dev split; other speech codes at other rates)\tdescription",
-          file=sys.stderr)
+    print("# name\tnominal kbps (measured on the dev split; other speech codes at other rates)\tfamily, model file"
+          "\tdescription", file=sys.stderr)
     for e in models:
         default = "  (default)" if e.name == DEFAULT_MODEL else ""
-        print(f"{e.name}\t{e.nominal_kbps:g} kbps (nominal)\t{e.description}{default}")
+        where = f"{e.family}, {e.checkpoint.name}" + (f" at q={e.q:g}" if e.q is not None else "")
+        print(f"{e.name}\t{e.nominal_kbps:g} kbps (nominal)\t{where}\t{e.description}{default}")
+    installed = {e.family for e in models}
+    print("# families: " + ", ".join(f"{f.name} (id {f.id}, {'models installed' if f.name in installed else 'no models'})"
+                                      for f in families()), file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -212,8 +223,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.config:
         raw = json.loads(Path(args.config).read_text())
         model = ECCConfig.from_dict(raw.pop("model")) if "model" in raw else None
-        if "reinit" in raw:
-            raw["reinit"] = tuple(raw["reinit"])
+        for key in ("reinit", "lmbdas", "rate_gains"):
+            if key in raw:
+                raw[key] = tuple(raw[key])
         if raw.get("adversarial") is not None:
             raw["adversarial"] = AdversarialConfig.from_dict(raw["adversarial"])
         config = TrainConfig(**raw, model=model)
@@ -242,10 +254,15 @@ def cmd_train_vocoder(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    import json
+
     from .train import export
 
     check_output(args.output, args.force)
-    model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description)
+    if (args.nominal_kbps is None) == (args.presets is None):
+        raise InputError("give --nominal-kbps (a fixed-rate model) or --presets (a variable-rate one)")
+    presets = json.loads(Path(args.presets).read_text()) if args.presets else None
+    model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description, presets, args.half)
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
 
 
@@ -263,8 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="audio file, or - for stdin")
     p.add_argument("output", help=".ecc file to write, or - for stdout")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo model (default {DEFAULT_MODEL}; see `ecc models`)")
+    p.add_argument("--kbps", type=float,
+                   help="code at this nominal rate with --model's variable-rate model file (interpolated between "
+                        "its presets; see `ecc models`)")
     p.add_argument("--stream", action="store_true",
-                   help="write the streamable framing (format 3), a packet per chunk as it is coded; "
+                   help="write the streamable framing (format 5), a packet per chunk as it is coded; "
                         "always on for stdout")
     p.add_argument("--chunk-ms", type=float,
                    help=f"stream chunk length = latency; implies --stream (default {STREAM_CHUNK_SECONDS * 1000:.0f} ms "
@@ -288,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help=".ecc file, or - for stdin")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("models", help="list the zoo: name, nominal kbps, description")
+    p = sub.add_parser("models", help="list the zoo: name, nominal kbps, family, model file, description")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("train", help="train (or resume) an ECC model; resumes from OUT/last.pt")
@@ -320,8 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")
     p.add_argument("checkpoint")
     p.add_argument("name", help="the name the model is used by (ecc encode --model NAME)")
-    p.add_argument("output", help="model file (.pt); its record goes to the same name with .json")
-    p.add_argument("--nominal-kbps", type=float, required=True, help="the model's rate, as listed by `ecc models`")
+    p.add_argument("output", help="model file (.safetensors); its record goes to the same name with .json")
+    p.add_argument("--nominal-kbps", type=float, help="a fixed-rate model's rate, as listed by `ecc models`")
+    p.add_argument("--presets", help='a variable-rate model\'s named operating points: JSON file of '
+                                     '[{"name": ..., "q": ..., "kbps": ...}] (benchmarks/variable_rate.py writes one)')
+    p.add_argument("--half", action="store_true", help="store float weights as float16 (half the size)")
     p.add_argument("--description", default="", help="one line for `ecc models`")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)

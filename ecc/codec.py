@@ -1,21 +1,17 @@
-"""The ECC codec: STFT + causal conv transform around the ECC latent codec, with real bitstreams."""
+"""The ECC family: STFT + causal conv transform around the ECC latent codec (scalar quantization,
+hyperprior, channel slices + LRP, temporal context, entropy skip, per-rate gains)."""
 from __future__ import annotations
 
-import copy
-import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-import numpy as np
 import torch
-from torch import nn
 
-from entropy.bitstream import Bitstream, weights_hash
-from entropy.errors import BitstreamError
-from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig, single_thread
-from entropy.range_coder import RangeDecoder, RangeEncoder
+from entropy.ecc_latent import ECCLatentCodec, ECCLatentConfig, upgrade_state_names
 
+from .neural_codec import NeuralCodec, load_codec, state_hash
+from .registry import register
 from .transforms.conv import ConvDecoder, ConvEncoder, ConvTransformConfig
 from .transforms.source import HarmonicHead, HarmonicSourceConfig, PitchClasses, harmonic_source, yin_pitch
 from .transforms.stft import CompressedSTFT, STFTConfig
@@ -59,6 +55,10 @@ class ECCConfig:
         return asdict(self)
 
     @property
+    def sample_rate(self) -> int:
+        return self.stft.sample_rate
+
+    @property
     def samples_per_latent_frame(self) -> int:
         return self.stft.hop * self.transform.downsample
 
@@ -69,24 +69,27 @@ class ECCConfig:
 
 @dataclass
 class CodecOutput:
-    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]``; with a harmonic
-    source, the decoder's pitch logits ``[B, classes + 1, T]`` and the input's YIN pitch ``[B, T]`` (Hz)."""
+    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]`` (and per latent part);
+    with a harmonic source, the decoder's pitch logits ``[B, classes + 1, T]`` and the input's YIN
+    pitch ``[B, T]`` (Hz)."""
 
     wav_hat: torch.Tensor
     bits: torch.Tensor
-    y_bits: torch.Tensor
-    z_bits: torch.Tensor
+    part_bits: dict[str, torch.Tensor]
     pitch_logits: torch.Tensor | None = None
     pitch: torch.Tensor | None = None
 
 
-class ECCCodec(nn.Module):
+@register
+class ECCCodec(NeuralCodec):
     """Waveform ``[B, N]`` at ``config.stft.sample_rate`` -> latent -> bits -> waveform."""
 
+    family = "ecc"
+    family_id = 1
+    config_class = ECCConfig
+
     def __init__(self, config: ECCConfig = ECCConfig(), name: str = "ecc") -> None:
-        super().__init__()
-        self.config = config
-        self.name = name
+        super().__init__(config, name)
         self.stft = CompressedSTFT(config.stft)
         self.encoder = ConvEncoder(config.transform)
         self.decoder = ConvDecoder(config.transform)
@@ -95,20 +98,17 @@ class ECCCodec(nn.Module):
                          if config.source.enabled else None)
         self.pitch_classes = PitchClasses(config.source)
 
-    @property
-    def sample_rate(self) -> int:
-        return self.config.stft.sample_rate
-
-    def forward(self, wav: torch.Tensor, mode: str = "ste") -> CodecOutput:
-        """In training mode the harmonic source follows the input's YIN pitch (teacher forcing);
-        in eval mode, the decoder's own pitch, as in coding."""
+    def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None) -> CodecOutput:
+        """``q``: operating point(s) of a variable-rate model (``[B]`` or one number). In training mode
+        the harmonic source follows the input's YIN pitch (teacher forcing); in eval mode, the
+        decoder's own pitch, as in coding."""
         spec = self.stft.analysis(wav)
-        out = self.latent(self.encoder(spec), mode)
+        out = self.latent(self.encoder(spec), mode, q)
         pitch = None
         if self.harmonic is not None:
             pitch = yin_pitch(wav, self.config.stft.hop, self.sample_rate, self.config.source)
         wav_hat, logits = self._decode(out.y_hat, spec.shape[-1], wav.shape[-1], pitch if self.training else None)
-        return CodecOutput(wav_hat, out.bits, out.y_bits, out.z_bits, logits, pitch)
+        return CodecOutput(wav_hat, out.total_bits, out.bits, logits, pitch)
 
     def _decode(self, y_hat: torch.Tensor, frames: int, length: int,
                 pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -132,174 +132,41 @@ class ECCCodec(nn.Module):
     def aux_loss(self) -> torch.Tensor:
         return self.latent.aux_loss()
 
-    def update(self) -> None:
-        """Build the coding tables; call after changing weights (it also drops cached derived state)."""
-        self.latent.update()
-        self.__dict__.pop("_float64_twin", None)
-        self.__dict__.pop("_weights_hash", None)
-
-    # -- identity --------------------------------------------------------------------------------
-    def weights_hash(self) -> bytes:
-        """Short hash of the weights and coding tables, written into and checked against files."""
-        cached = self.__dict__.get("_weights_hash")
-        if cached is None:
-            digest = hashlib.sha256()
-            for key, value in sorted(self.state_dict().items()):
-                digest.update(key.encode())
-                digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-            cached = self.__dict__["_weights_hash"] = weights_hash(digest.digest())
-        return cached
-
-    # -- coding ----------------------------------------------------------------------------------
-    @property
-    def chunk_samples(self) -> int:
-        """Samples per independently coded chunk (a whole number of latent frames)."""
-        step = self.config.samples_per_latent_frame
-        return max(step, int(self.config.chunk_seconds * self.sample_rate) // step * step)
-
-    def _chunk_lengths(self, num_samples: int, chunk: int | None = None) -> Iterator[int]:
-        """Samples of each chunk (default :attr:`chunk_samples`), lazily (a forged length is checked,
-        never allocated)."""
-        chunk = chunk or self.chunk_samples
-        full, rest = divmod(num_samples, chunk)
-        for _ in range(full):
-            yield chunk
-        if rest:
-            yield rest
-
-    def _padded(self, samples: int) -> int:
-        """Chunks shorter than one STFT window are zero-padded to it (and cropped after decoding)."""
-        return max(samples, self.config.stft.n_fft)
-
-    def _latent_frames(self, samples: int) -> int:
-        frames = self._padded(samples) // self.config.stft.hop + 1
-        return math.ceil(frames / self.config.transform.downsample)
-
-    def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
-        """Decoded audio ``[samples]`` of one chunk's latent, computed in float64 on one thread.
-
-        The harmonic source integrates the decoded pitch over the chunk, so float32 differences
-        between thread counts would grow into audible phase drift; in float64 on one thread the
-        encoder-side reconstruction and the decoder's output are the same numbers."""
-        twin = self.__dict__.get("_float64_twin")
-        if twin is None:
-            twin = self.__dict__["_float64_twin"] = copy.deepcopy(self).double().eval()
-        padded = self._padded(samples)
-        with single_thread():
-            wav, _ = twin._decode(y_hat.double(), padded // self.config.stft.hop + 1, padded)
-        return wav[0, :samples].float().numpy()
-
-    def _analyse_chunk(self, chunk: np.ndarray) -> torch.Tensor:
-        """Latent ``[1, C, T']`` of one chunk of samples (zero-padded to one STFT window if shorter)."""
-        wav = torch.from_numpy(np.pad(chunk, (0, self._padded(len(chunk)) - len(chunk)))).unsqueeze(0)
+    # -- the family's part of coding (see NeuralCodec) --------------------------------------------
+    def analyse(self, wav: torch.Tensor) -> torch.Tensor:
         return self.encoder(self.stft.analysis(wav))
 
-    def split(self, samples: np.ndarray) -> Iterator[np.ndarray]:
-        """Mono float32 ``samples`` ``[N]`` cut into the :attr:`chunk_samples` blocks that
-        :meth:`compress_chunks` takes."""
-        samples = np.asarray(samples, dtype=np.float32)
-        if samples.ndim != 1:
-            raise ValueError(f"expected mono samples [N], got shape {samples.shape}")
-        step = self.chunk_samples
-        return (samples[i : i + step] for i in range(0, len(samples), step))
+    def synthesize(self, y_hat: torch.Tensor, samples: int) -> torch.Tensor:
+        return self._decode(y_hat, samples // self.config.stft.hop + 1, samples)[0]
 
-    @torch.no_grad()
-    def estimate_bits(self, samples: np.ndarray) -> float:
-        """The model's ideal code length (bits) of ``samples`` ``[N]``, chunked as :meth:`compress` codes
-        them, without container or range-coder overhead."""
-        return sum(self.latent.estimate_bits(self._analyse_chunk(chunk)) for chunk in self.split(samples))
+    def latent_shape(self, samples: int) -> tuple[int, int]:
+        frames = samples // self.config.stft.hop + 1
+        return self.config.latent.latent, math.ceil(frames / self.config.transform.downsample)
 
-    @torch.no_grad()
-    def encode_chunk(self, chunk: np.ndarray, start: float = 0.0) -> tuple[bytes, torch.Tensor]:
-        """Range-code one chunk of mono float samples ``[n]`` on its own (``start``: its time in the
-        stream, s, for error messages). Returns the section and the quantized latent ``[1, C, T']``."""
-        chunk = np.asarray(chunk, dtype=np.float32)
-        if chunk.ndim != 1:
-            raise ValueError(f"expected mono samples [N], got shape {chunk.shape}")
-        if not np.isfinite(chunk).all():
-            at = start + int(np.flatnonzero(~np.isfinite(chunk))[0]) / self.sample_rate
-            raise ValueError(f"input audio holds a NaN or infinite sample (at {at:.3f} s); cannot code it")
-        encoder = RangeEncoder()
-        y_hat = self.latent.compress(encoder, self._analyse_chunk(chunk))
-        return encoder.finish(), y_hat
+    @property
+    def min_samples(self) -> int:
+        return self.config.stft.n_fft
 
-    @torch.no_grad()
-    def decode_chunk(self, section: bytes, samples: int) -> np.ndarray:
-        """Audio ``[samples]`` of one section made by :meth:`encode_chunk`; ``BitstreamError`` unless the
-        section is exactly what the encoder writes for the symbols decoded from it."""
-        if samples == 0:
-            if section:
-                raise BitstreamError(f"{len(section)} payload bytes for no samples")
-            return np.zeros(0, dtype=np.float32)
-        decoder = RangeDecoder(section)
-        y_hat = self.latent.decompress(decoder, 1, self._latent_frames(samples))
-        decoder.verify()
-        return self._synthesize(y_hat, samples)
+    @property
+    def frame_samples(self) -> int:
+        return self.config.samples_per_latent_frame
 
-    @torch.no_grad()
-    def compress_chunks(
-        self, chunks: Iterable[np.ndarray], reconstruct: bool = False, progress: Callable[[int], object] | None = None
-    ) -> tuple[bytes, np.ndarray | None]:
-        """Code mono float audio given as consecutive chunks of :attr:`chunk_samples` (the last may
-        be shorter) at :attr:`sample_rate`; one range-coded section per chunk.
-
-        Returns the container bytes and, with ``reconstruct``, the encoder-side reconstruction
-        ``[N]`` (exactly what the decoder will output).
-        """
-        sections, recon, total = [], [], 0
-        for chunk in chunks:
-            if total % self.chunk_samples or len(chunk) > self.chunk_samples:
-                raise ValueError(f"chunks must hold {self.chunk_samples} samples, but the last")
-            section, y_hat = self.encode_chunk(chunk, total / self.sample_rate)
-            sections.append(section)
-            if reconstruct:
-                recon.append(self._synthesize(y_hat, len(chunk)))
-            total += len(chunk)
-            if progress is not None:
-                progress(len(chunk))
-        stream = Bitstream(self.weights_hash(), self.sample_rate, total, tuple(sections))
-        out = (np.concatenate(recon) if recon else np.zeros(0, dtype=np.float32)) if reconstruct else None
-        return stream.to_bytes(), out
-
-    def compress(self, samples: np.ndarray) -> tuple[bytes, np.ndarray]:
-        """Code mono float audio ``[N]``; returns the container bytes and the reconstruction ``[N]``."""
-        return self.compress_chunks(self.split(samples), reconstruct=True)
-
-    def open_bitstream(self, data: bytes) -> Bitstream:
-        """Parse ``data`` and check it was made by this model; raises ``BitstreamError`` otherwise."""
-        stream = Bitstream.from_bytes(data)
-        self.check_stream(stream.model_hash, stream.sample_rate)
-        chunk = stream.chunk_samples or self.chunk_samples
-        if len(stream.sections) != -(-stream.num_samples // chunk):  # before allocating anything
-            raise BitstreamError(f"bitstream has {len(stream.sections)} sections for {stream.num_samples} samples")
-        return stream
-
-    def check_stream(self, model_hash: bytes, sample_rate: int) -> None:
-        """``BitstreamError`` unless a stream with this header was made by this model."""
-        Bitstream(model_hash, sample_rate, 0, ()).check_model(self.weights_hash())
-        if sample_rate != self.sample_rate:
-            raise BitstreamError(f"bitstream sample rate {sample_rate} Hz != model's {self.sample_rate} Hz")
-
-    def decompress_chunks(self, stream: Bitstream) -> Iterator[np.ndarray]:
-        """Decode an opened bitstream chunk by chunk: float audio blocks at :attr:`sample_rate`."""
-        for samples, section in zip(self._chunk_lengths(stream.num_samples, stream.chunk_samples), stream.sections):
-            yield self.decode_chunk(section, samples)
-
-    def decompress(self, data: bytes) -> np.ndarray:
-        """Decode a container made by this model to float audio ``[N]`` at :attr:`sample_rate`."""
-        chunks = list(self.decompress_chunks(self.open_bitstream(data)))
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-
-    # -- checkpoints -----------------------------------------------------------------------------
-    def save(self, path, extra: dict | None = None) -> None:
-        """Save config, name, weights and coding tables (call :meth:`update` first)."""
-        torch.save({"config": self.config.to_dict(), "name": self.name, "state": self.state_dict(), **(extra or {})}, path)
+    # -- model files -----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> "ECCCodec":
+        """An ECC model file (safetensors, or a legacy ``.pt``); ``ValueError`` naming the file if it
+        is not one."""
+        model = load_codec(path, name)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path}: holds a {model.family} model, not {cls.family}")
+        return model
 
     @classmethod
-    def load(cls, path, name: str | None = None) -> "ECCCodec":
-        """Read a file written by :meth:`save`. Only tensors and plain values are unpickled
-        (``weights_only``): a file that would run code, or is not a model file, is a ``ValueError``
-        naming it."""
+    def load_legacy(cls, path: str | Path, name: str | None = None) -> "ECCCodec":
+        """A ``.pt`` file of the earlier format (``{config, name, state}``). Only tensors and plain
+        values are unpickled (``weights_only``): a file that would run code, or is not a model file,
+        is a ``ValueError`` naming it. Its weights hash is that of the stored names, so the files it
+        wrote still decode."""
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
             config = ECCConfig.from_dict(ckpt["config"])
@@ -308,6 +175,6 @@ class ECCCodec(nn.Module):
             raise
         except Exception as exc:  # unpickling refused, not a checkpoint, malformed config
             raise ValueError(f"{path}: not a loadable ECC model file ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
-        model = cls(config, name or ckpt.get("name", "ecc"))
-        model.load_state_dict(state)
-        return model.eval()
+        model = cls.from_state(config, upgrade_state_names(state, "latent."), name or ckpt.get("name", "ecc"))
+        model.__dict__["_weights_hash"] = state_hash(state)
+        return model

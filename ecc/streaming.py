@@ -1,8 +1,8 @@
 """Streaming: push PCM, get bytes; push bytes, get PCM. Memory and latency are bounded by one chunk.
 
-The stream is the format-3 framing of ``docs/bitstream.md``: a header, then one CRC-chained packet
+The stream is the streamable framing (format 5) of ``docs/bitstream.md``: a header, then one CRC-chained packet
 per chunk, each sent as soon as its chunk is coded. Each chunk is coded by the very calls file mode
-uses (:meth:`~ecc.codec.ECCCodec.encode_chunk` / :meth:`~ecc.codec.ECCCodec.decode_chunk`), so a
+uses (:meth:`~ecc.neural_codec.NeuralCodec.encode_chunk` / :meth:`~ecc.neural_codec.NeuralCodec.decode_chunk`), so a
 stream with the model's own chunk length carries the same sections as the file of the same input,
 and both decode to the same samples.
 
@@ -16,22 +16,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-from entropy.bitstream import StreamHeader, StreamParser, header_seed, stream_packet
+from entropy.bitstream import StreamParser, header_seed, stream_packet
 
-from .codec import ECCCodec
+from .neural_codec import NeuralCodec
 
 STREAM_CHUNK_SECONDS = 1.0  # the default chunk of live streams (file mode uses the model's, 20 s)
 
 
 class StreamEncoder:
-    """Mono float PCM at the model's rate in, format-3 stream bytes out, chunk by chunk."""
+    """Mono float PCM at the model's rate in, stream bytes out, chunk by chunk."""
 
-    def __init__(self, model: ECCCodec, chunk_seconds: float = STREAM_CHUNK_SECONDS) -> None:
-        step = model.config.samples_per_latent_frame
+    def __init__(self, model: NeuralCodec, chunk_seconds: float = STREAM_CHUNK_SECONDS) -> None:
+        step = model.frame_samples
         self.model = model
         self.chunk_samples = max(step, round(chunk_seconds * model.sample_rate / step) * step)
         self._pending = np.zeros(0, dtype=np.float32)
-        self._header = StreamHeader(model.weights_hash(), model.sample_rate, self.chunk_samples).to_bytes()
+        self._header = model.header(0, (), self.chunk_samples).stream_header.to_bytes()
         self._seed: int | None = None
         self._coded = 0
         self._finished = False
@@ -76,12 +76,12 @@ class StreamDecoder:
     """Format-3 stream bytes in, mono float PCM out, chunk by chunk. ``resolve`` finds the model for
     the weights hash in the header (default: the installed zoo)."""
 
-    def __init__(self, resolve: Callable[[bytes], ECCCodec] | None = None) -> None:
+    def __init__(self, resolve: Callable[[bytes], NeuralCodec] | None = None) -> None:
         if resolve is None:
             from .zoo import load_model_by_hash as resolve
         self._resolve = resolve
         self._parser = StreamParser()
-        self.model: ECCCodec | None = None
+        self.model: NeuralCodec | None = None
 
     @property
     def sample_rate(self) -> int | None:
@@ -94,8 +94,8 @@ class StreamDecoder:
             if self.model is None:
                 header = self._parser.header
                 self.model = self._resolve(header.model_hash)
-                self.model.check_stream(header.model_hash, header.sample_rate)
-            out.append(self.model.decode_chunk(packet.section, packet.samples))
+                self.model.check_stream(header)
+            out.append(self.model.decode_chunk(packet.section, packet.samples, self._parser.header.operating_point))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def finish(self) -> None:

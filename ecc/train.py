@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from entropy.ecc_latent import upgrade_state_names
+
 from .codec import ECCCodec, ECCConfig
 from .data import CropSampler
 from .distributed import Context, average_gradients, gather_digests, setup, shutdown
@@ -41,6 +43,8 @@ class TrainConfig:
     lr: float = 5e-4
     lr_end: float | None = None  # cosine decay from lr to lr_end over the run's steps; None: constant lr
     lmbda: float = 0.05
+    lmbdas: tuple[float, ...] = ()  # variable rate: one lambda per trained rate (step s trains rate s % len); overrides lmbda
+    rate_gains: tuple[float, ...] = ()  # variable rate, with init_from: initial latent gain of each rate (default 1)
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
     complex_weight: float = 0.0  # weight of the compressed complex-spectrum loss (scores phase); 0: off
@@ -74,7 +78,7 @@ def train(config: TrainConfig) -> Path:
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate),
                           config.seed + context.rank)
     if resumed is not None:
-        model.load_state_dict(resumed["state"])
+        model.load_state_dict(upgrade_state_names(resumed["state"], "latent."))
         optimizer.load_state_dict(resumed["optimizer"])
         aux_optimizer.load_state_dict(resumed["aux_optimizer"])
         step = resumed["step"]
@@ -93,6 +97,8 @@ def train(config: TrainConfig) -> Path:
             print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
+        if config.rate_gains:
+            init_rate_gains(model, config.rate_gains)
     if context.is_main:
         (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate, overshoot_weight=config.overshoot_weight)
@@ -104,10 +110,12 @@ def train(config: TrainConfig) -> Path:
     start = time.time()
     while step < config.steps:
         wav = sampler.batch(config.batch)
-        result = forward(wav)
+        rate = step % len(config.lmbdas) if config.lmbdas else None
+        result = forward(wav, "ste", rate)
         losses = criterion(result.wav_hat, wav)
         kbps = result.bits.mean() / config.crop_seconds / 1000
-        loss = losses["stft"] + losses["mel"] + config.lmbda * kbps
+        lmbda = config.lmbda if rate is None else config.lmbdas[rate]
+        loss = losses["stft"] + losses["mel"] + lmbda * kbps
         if config.complex_weight:
             losses["complex"] = compressed_complex_loss(result.wav_hat, wav)
             loss = loss + config.complex_weight * losses["complex"]
@@ -171,14 +179,30 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 
 def _architecture(config: TrainConfig, resumed: dict | None) -> ECCConfig:
-    """``config.model``, else the resumed run's, else ``init_from``'s, else the default."""
+    """``config.model``, else the resumed run's, else ``init_from``'s, else the default; with
+    ``lmbdas``, made variable-rate with one gain vector per lambda."""
     if config.model is not None:
-        return config.model
-    if resumed is not None:
-        return ECCConfig.from_dict(resumed["config"])
-    if config.init_from:
-        return ECCConfig.from_dict(torch.load(config.init_from, map_location="cpu", weights_only=True)["config"])
-    return ECCConfig()
+        model = config.model
+    elif resumed is not None:
+        model = ECCConfig.from_dict(resumed["config"])
+    elif config.init_from:
+        model = ECCCodec.load(config.init_from).config
+    else:
+        model = ECCConfig()
+    if config.lmbdas and model.latent.rates != len(config.lmbdas):
+        model = replace(model, latent=replace(model.latent, rates=len(config.lmbdas)))
+    return model
+
+
+@torch.no_grad()
+def init_rate_gains(model: ECCCodec, gains: tuple[float, ...]) -> None:
+    """Start rate ``r``'s gain vector at the scalar ``gains[r]`` (its inverse at ``1 / gains[r]``)."""
+    gain = model.latent.gain
+    if gain is None or gain.rates != len(gains):
+        raise ValueError(f"rate_gains has {len(gains)} values; the model has {gain.rates if gain else 0} rates")
+    logs = torch.tensor(gains).log().unsqueeze(1)
+    gain.log_gain.copy_(logs.expand_as(gain.log_gain))
+    gain.log_inverse.copy_(-logs.expand_as(gain.log_inverse))
 
 
 def load_matching(model: torch.nn.Module, state: dict[str, torch.Tensor], reinit: tuple[str, ...] = ()) -> list[str]:
@@ -204,18 +228,19 @@ def scale_latent(model: ECCCodec, gain: float) -> None:
     model.encoder.net[-1].bias.mul_(gain)
     model.decoder.net[0].weight.div_(gain)
     latent = model.latent
-    latent.hyper_analysis[0].weight.div_(gain)
+    latent.hyperprior.analysis[0].weight.div_(gain)
     if latent.temporal is not None:
-        latent.temporal.weight.div_(gain)
-    width, first = latent.slice_width, latent.config.hidden + (latent.temporal.out_channels if latent.temporal else 0)
-    for params in latent.params:
-        params[0].weight[:, first:].div_(gain)  # previously decoded slices
-        params[-1].weight[:width].mul_(gain)  # means
-        params[-1].bias[:width].mul_(gain)
-        params[-1].weight[width:].mul_(gain)  # scales, approximately
-        params[-1].bias[width:].mul_(gain)
-    for lrp in latent.lrp or ():
-        lrp[0].weight[:, latent.config.hidden :].div_(gain)  # decoded slices
+        latent.temporal.conv.weight.div_(gain)
+    width, first = latent.slices.width, latent.config.hidden + (latent.temporal.width if latent.temporal else 0)
+    for params in latent.slices.params:
+        net = params.net
+        net[0].weight[:, first:].div_(gain)  # previously decoded slices
+        net[-1].weight[:width].mul_(gain)  # means
+        net[-1].bias[:width].mul_(gain)
+        net[-1].weight[width:].mul_(gain)  # scales, approximately
+        net[-1].bias[width:].mul_(gain)
+    for lrp in latent.slices.lrp or ():
+        lrp.net[0].weight[:, latent.config.hidden :].div_(gain)  # decoded slices
 
 
 class Adversary:
@@ -271,24 +296,35 @@ def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: C
     write_checkpoint(state, path, model.parameters(), step)
 
 
-def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float, description: str = "") -> ECCCodec:
+def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float | None = None,
+           description: str = "", presets: list[dict] | None = None, half: bool = False) -> ECCCodec:
     """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode.
 
-    Writes ``out`` (.pt) and beside it ``out`` with .json: nominal kbps, the training step, the
-    run's TrainConfig (data, lambda, steps, init) and the command that reproduces it.
+    Writes ``out`` (safetensors; ``half``: float weights as float16) and beside it ``out`` with
+    .json: family, weights hash, the training step, the run's TrainConfig (data, lambdas, steps,
+    init) and the command that reproduces it, and either ``nominal_kbps`` (a fixed-rate model) or
+    ``presets`` (a variable-rate one: ``[{"name", "q", "kbps"}]``).
     """
     checkpoint = Path(checkpoint)
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name)
-    model.load_state_dict(ckpt["state"])
+    model.load_state_dict(upgrade_state_names(ckpt["state"], "latent."))
     model.eval()
     model.update()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    model.save(out, {"step": ckpt["step"]})
     run_config = checkpoint.parent / "train_config.json"
     train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
     command = f"ecc train --config {run_config}  # train_config below; steps: {ckpt['step']}" if train_config else None
-    record = {"nominal_kbps": nominal_kbps, "description": description, "weights_hash": model.weights_hash().hex(),
-              "step": ckpt["step"], "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
+    record = {"family": model.family, "description": description, "step": ckpt["step"],
+              "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
+    if model.rates:
+        if not presets:
+            raise ValueError(f"{checkpoint} is variable-rate ({model.rates} rates): give presets")
+        record["presets"] = presets
+    else:
+        record["nominal_kbps"] = nominal_kbps
+    model.save(out, record, half=half)
+    stored = ECCCodec.load(out)  # the hash of what the file holds (float16 rounding included)
+    record = {"weights_hash": stored.weights_hash().hex(), **record}
     Path(out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    return model
+    return stored

@@ -11,7 +11,6 @@ Weights are stored as safetensors (no code runs on load) with the config in the 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .mel import LogMel, MelConfig
+from .weights import load_weights, save_weights
 
 FAMILY = "vocoder"
 
@@ -120,28 +120,15 @@ class Vocoder(nn.Module):
 
     def save(self, path: str | Path, record: dict | None = None) -> None:
         """Write safetensors weights with ``family``, ``config`` (and ``record``) in the metadata."""
-        from safetensors.torch import save_file
-
-        metadata = {"family": FAMILY, "config": json.dumps(self.config.to_dict())}
-        if record:
-            metadata["record"] = json.dumps(record)
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(path), metadata=metadata)
+        metadata = {"family": FAMILY, "config": self.config.to_dict(), **({"record": record} if record else {})}
+        save_weights(path, self.state_dict(), metadata)
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocoder":
         """Read a file written by :meth:`save`; ``ValueError`` naming the file if it is not one."""
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                metadata = handle.metadata() or {}
-                state = {k: handle.get_tensor(k) for k in handle.keys()}
-        except (OSError, Exception) as exc:  # safetensors raises its own SafetensorError
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{path}: not a safetensors weights file ({exc})") from exc
+        state, metadata = load_weights(path)
         if metadata.get("family") != FAMILY:
             raise ValueError(f"{path}: holds family {metadata.get('family')!r}, not {FAMILY!r}")
-        model = cls(VocoderConfig.from_dict(json.loads(metadata["config"])))
+        model = cls(VocoderConfig.from_dict(metadata["config"]))
         model.load_state_dict(state)
         return model.eval()

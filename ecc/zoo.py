@@ -1,7 +1,12 @@
-"""Model zoo: named, trained ECC checkpoints shipped in ``ecc/zoo/``.
+"""Model zoo: trained codec models shipped in ``ecc/zoo/``, and their named presets.
 
-Each model is ``NAME.pt`` (config, weights, coding tables) with ``NAME.json`` beside it: nominal
-kbps, the weights hash that its bitstreams carry, and the data, steps and command that produced it.
+Each model is a weights file (``NAME.safetensors``; legacy ECC ``NAME.pt``) with ``NAME.json``
+beside it: family, weights hash, provenance (data, steps, command), and either
+
+- ``presets``: named operating points of a variable-rate model, each ``{"name", "q", "kbps"}``
+  (``kbps``: nominal, measured on the dev split), from which ``--kbps X`` interpolates, or
+- ``nominal_kbps``: a fixed-rate model, named ``NAME``.
+
 Folders listed in the environment variable ``ECC_ZOO_PATH`` (separated like ``PATH``) are searched
 too, after the shipped zoo, so models exported with ``ecc export`` can be used by name, and their
 files decoded.
@@ -10,14 +15,16 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codec import ECCCodec
+from .neural_codec import NeuralCodec, load_codec
 
 ZOO_DIR = Path(__file__).parent / "zoo"
 DEFAULT_MODEL = "ecc-1k5"
+WEIGHT_SUFFIXES = (".safetensors", ".pt")
 
 
 class UnknownModelError(ValueError):
@@ -26,13 +33,19 @@ class UnknownModelError(ValueError):
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """One zoo model's record (``NAME.json``)."""
+    """One named model: a preset of a variable-rate model file (``q``), or a fixed-rate file
+    (``q is None``)."""
 
     name: str
     nominal_kbps: float
     description: str
     record: dict
     checkpoint: Path
+    q: float | None = None
+
+    @property
+    def family(self) -> str:
+        return self.record.get("family", "ecc")
 
 
 def zoo_dirs() -> list[Path]:
@@ -41,19 +54,32 @@ def zoo_dirs() -> list[Path]:
     return [ZOO_DIR, *extra]
 
 
+def _weights_file(record_path: Path) -> Path:
+    for suffix in WEIGHT_SUFFIXES:
+        if record_path.with_suffix(suffix).is_file():
+            return record_path.with_suffix(suffix)
+    return record_path.with_suffix(WEIGHT_SUFFIXES[0])
+
+
+def _entries(path: Path) -> list[ZooEntry]:
+    try:
+        record = json.loads(path.read_text())
+        weights, description = _weights_file(path), record.get("description", "")
+        if "presets" in record:
+            return [ZooEntry(p["name"], float(p["kbps"]), description, record, weights, float(p["q"]))
+                    for p in record["presets"]]
+        return [ZooEntry(path.stem, float(record["nominal_kbps"]), description, record, weights)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: malformed zoo record ({type(exc).__name__}: {exc})") from exc
+
+
 def list_models() -> list[ZooEntry]:
-    """All zoo models, lowest rate first; a name found in two folders is taken from the first."""
+    """All named models, lowest rate first; a name found in two folders is taken from the first."""
     entries: dict[str, ZooEntry] = {}
     for folder in zoo_dirs():
         for path in sorted(folder.glob("*.json")):
-            if path.stem in entries:
-                continue
-            try:
-                record = json.loads(path.read_text())
-                entries[path.stem] = ZooEntry(path.stem, float(record["nominal_kbps"]), record.get("description", ""),
-                                              record, path.with_suffix(".pt"))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}: malformed zoo record ({type(exc).__name__}: {exc})") from exc
+            for e in _entries(path):
+                entries.setdefault(e.name, e)
     return sorted(entries.values(), key=lambda e: e.nominal_kbps)
 
 
@@ -67,16 +93,51 @@ def entry(name: str) -> ZooEntry:
 
 
 @functools.lru_cache(maxsize=8)
-def load_model(name: str = DEFAULT_MODEL) -> ECCCodec:
-    """Load zoo model ``name`` (eval mode, coding tables ready)."""
+def _load_file(path: Path) -> NeuralCodec:
+    return load_codec(path)
+
+
+@functools.lru_cache(maxsize=32)
+def load_model(name: str = DEFAULT_MODEL) -> NeuralCodec:
+    """Load zoo model ``name`` (eval mode, coding tables ready, at its preset's operating point)."""
     found = entry(name)
     if not found.checkpoint.is_file():
         raise UnknownModelError(f"model {name!r} is listed but {found.checkpoint} is missing")
-    return ECCCodec.load(found.checkpoint, name=name)
+    return _load_file(found.checkpoint).at(found.q, name)
 
 
-def load_model_by_hash(weights_hash: bytes) -> ECCCodec:
-    """The installed model whose weights hash (as written in a bitstream) is ``weights_hash``."""
+def rate_range(name: str) -> tuple[float, float]:
+    """The nominal kbps range that ``--kbps`` can reach with ``name``'s model file."""
+    points = _rate_points(entry(name))
+    return points[0][1], points[-1][1]
+
+
+def _rate_points(found: ZooEntry) -> list[tuple[float, float]]:
+    """``(q, kbps)`` of every preset of ``found``'s model file, by ``q``."""
+    presets = [e for e in list_models() if e.checkpoint == found.checkpoint and e.q is not None]
+    return sorted((e.q, e.nominal_kbps) for e in presets)
+
+
+def load_at_kbps(name: str, kbps: float) -> NeuralCodec:
+    """``name``'s model file at the operating point whose nominal rate is ``kbps`` (log-rate
+    interpolated between its presets); ``ValueError`` if the model cannot reach it."""
+    found = entry(name)
+    points = _rate_points(found)
+    if len(points) < 2:
+        raise ValueError(f"model {name!r} has one fixed rate ({found.nominal_kbps:g} kbps nominal); --kbps needs a variable-rate model")
+    low, high = points[0][1], points[-1][1]
+    if not low <= kbps <= high:
+        raise ValueError(f"{kbps:g} kbps is outside the range of {name!r}'s model: {low:g} to {high:g} kbps (nominal)")
+    for (q0, k0), (q1, k1) in zip(points, points[1:]):
+        if k0 <= kbps <= k1:
+            frac = 0.0 if k1 == k0 else (math.log(kbps) - math.log(k0)) / (math.log(k1) - math.log(k0))
+            q = q0 + frac * (q1 - q0)
+            break
+    return _load_file(found.checkpoint).at(q, f"{found.checkpoint.stem}@{kbps:g}kbps")
+
+
+def load_model_by_hash(weights_hash: bytes) -> NeuralCodec:
+    """An installed model whose weights hash (as written in a bitstream) is ``weights_hash``."""
     for e in list_models():
         if e.record.get("weights_hash", weights_hash.hex()) == weights_hash.hex() and e.checkpoint.is_file():
             model = load_model(e.name)

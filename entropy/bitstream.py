@@ -3,9 +3,12 @@
 Every way a file can fail to decode (not a bitstream, newer format version, truncated, flipped
 bits, made by another model) raises :class:`~entropy.errors.BitstreamError` with a readable message.
 
-Format version 2 (written) identifies the model by a 4-byte hash of its weights only and closes
-with a CRC-16: 15 bytes of header and check on a one-section file, which matters at 1 kbps, where a
-3 s file carries about 375 bytes. Version 1 files (model name in the header, CRC-32) still decode.
+Format version 4 (files, written) identifies the codec family (a varint id), the model (a 4-byte
+hash of its weights) and the operating point of a variable-rate model (a varint, in steps of
+``1 / OPERATING_POINT_STEPS``), and closes with a CRC-16: 17 bytes of header and check on a
+one-section file, which matters at 1 kbps, where a 3 s file carries about 375 bytes. Version 5 is
+the same header in the streamable framing. Versions 1 and 2 (files) and 3 (streams) still decode,
+as ECC files at operating point 0.
 """
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from dataclasses import dataclass
 from .errors import BitstreamError
 
 MAGIC = b"Ec"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4
 MODEL_HASH_BYTES = 4
-_CHECK_BYTES = {1: 4, 2: 2}  # CRC-32 (version 1), CRC-16/GENIBUS (version 2)
+OPERATING_POINT_STEPS = 16  # operating points are stored as round(q * this)
+LEGACY_FAMILY = 1  # the family of format-1/2/3 containers (ECC)
+_CHECK_BYTES = {1: 4, 2: 2, 4: 2}  # CRC-32 (version 1), CRC-16 (versions 2 and 4)
 
 
 def weights_hash(state: bytes) -> bytes:
@@ -85,8 +90,10 @@ class Bitstream:
         num_samples: length of the decoded audio, samples.
         sections: the coded payload, byte strings.
         model_name: the model's name, stored by format version 1 only (``None`` otherwise).
-        chunk_samples: samples per section of a format-3 stream (``None``: a version 1/2 file, whose
-            chunks are the model's own length).
+        chunk_samples: samples per section of a stream (``None``: a file, whose chunks are the
+            model's own length).
+        family: id of the codec family (``ecc.registry``).
+        operating_point: of a variable-rate model, in steps of ``1 / OPERATING_POINT_STEPS``.
     """
 
     model_hash: bytes
@@ -95,8 +102,12 @@ class Bitstream:
     sections: tuple[bytes, ...]
     model_name: str | None = None
     chunk_samples: int | None = None
+    family: int = LEGACY_FAMILY
+    operating_point: int = 0
 
     def __post_init__(self) -> None:
+        if self.family < 1 or self.operating_point < 0:
+            raise ValueError("family id must be positive and the operating point non-negative")
         if len(self.model_hash) != MODEL_HASH_BYTES:
             raise ValueError(f"model hash must be {MODEL_HASH_BYTES} bytes")
         if self.sample_rate <= 0 or self.num_samples < 0:
@@ -106,13 +117,14 @@ class Bitstream:
                              f"{-(-self.num_samples // self.chunk_samples)} sections, not {len(self.sections)}")
 
     def to_bytes(self) -> bytes:
-        """Serialize, check bytes included: format 2, or the format-3 stream with ``chunk_samples``."""
+        """Serialize, check bytes included: a format-4 file, or a format-5 stream with ``chunk_samples``."""
         if self.chunk_samples is not None:
             return self._stream_bytes()
         out = bytearray(MAGIC)
         out.append(FORMAT_VERSION)
+        _put_varint(out, self.family)
         out += self.model_hash
-        for value in (self.sample_rate, self.num_samples, len(self.sections)):
+        for value in (self.operating_point, self.sample_rate, self.num_samples, len(self.sections)):
             _put_varint(out, value)
         for section in self.sections[:-1]:
             _put_varint(out, len(section))
@@ -124,7 +136,14 @@ class Bitstream:
     def _stream_bytes(self) -> bytes:
         sections = self.sections or (b"",)  # an empty stream is one empty last packet
         last_samples = self.num_samples - self.chunk_samples * (len(sections) - 1)
-        return frame_stream(StreamHeader(self.model_hash, self.sample_rate, self.chunk_samples), sections, last_samples)
+        return frame_stream(self.stream_header, sections, last_samples)
+
+    @property
+    def stream_header(self) -> "StreamHeader":
+        """The header of this container in the streamable framing (needs ``chunk_samples``)."""
+        if self.chunk_samples is None:
+            raise ValueError("a file has no stream header (no chunk_samples)")
+        return StreamHeader(self.model_hash, self.sample_rate, self.chunk_samples, self.family, self.operating_point)
 
     @property
     def payload_bytes(self) -> int:
@@ -133,17 +152,17 @@ class Bitstream:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Bitstream":
-        """Parse and verify a container (version 1 or 2); raises :class:`BitstreamError` on any defect."""
+        """Parse and verify a container (any version); raises :class:`BitstreamError` on any defect."""
         data = bytes(data)
         if len(data) < len(MAGIC) + 1 or not data.startswith(MAGIC):
             raise BitstreamError("not an ECC bitstream (bad magic bytes)")
         version = data[len(MAGIC)]
-        if version == STREAM_VERSION:
+        if version in STREAM_VERSIONS:
             return cls._from_stream(data)
-        if version > STREAM_VERSION:
+        if version > max(STREAM_VERSIONS):
             raise BitstreamError(
                 f"bitstream format version {version} is newer than this library supports "
-                f"({STREAM_VERSION}); upgrade the library"
+                f"({max(STREAM_VERSIONS)}); upgrade the library"
             )
         if version < 1:
             raise BitstreamError(f"invalid bitstream format version {version}")
@@ -161,12 +180,14 @@ class Bitstream:
                 name = reader.take(reader.take(1, "model name length")[0], "model name").decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise BitstreamError("malformed model name") from exc
+        family = reader.varint("family") if version >= 4 else LEGACY_FAMILY
         model_hash = reader.take(MODEL_HASH_BYTES, "model hash")
+        operating_point = reader.varint("operating point") if version >= 4 else 0
         sample_rate = reader.varint("sample rate")
         num_samples = reader.varint("sample count")
         num_sections = reader.varint("section count")
-        if sample_rate <= 0:
-            raise BitstreamError("invalid sample rate 0")
+        if sample_rate <= 0 or family < 1:
+            raise BitstreamError(f"invalid header (sample rate {sample_rate}, family {family})")
         if num_sections > len(body):
             raise BitstreamError(f"invalid section count {num_sections}")
         if version == 1:
@@ -176,7 +197,7 @@ class Bitstream:
             sections = tuple(reader.take(size, "section") for size in sizes) + ((reader.rest(),) if num_sections else ())
         if reader.pos != len(body):
             raise BitstreamError(f"{len(body) - reader.pos} unexpected bytes after the last section")
-        return cls(model_hash, sample_rate, num_samples, sections, name)
+        return cls(model_hash, sample_rate, num_samples, sections, name, None, family, operating_point)
 
     @classmethod
     def _from_stream(cls, data: bytes) -> "Bitstream":
@@ -188,27 +209,33 @@ class Bitstream:
         if len(packets) == 1 and packets[0].samples == 0 and not sections[0]:
             sections = ()
         num_samples = header.chunk_samples * (len(packets) - 1) + packets[-1].samples
-        return cls(header.model_hash, header.sample_rate, num_samples, sections, None, header.chunk_samples)
+        return cls(header.model_hash, header.sample_rate, num_samples, sections, None, header.chunk_samples,
+                   header.family, header.operating_point)
 
     def check_model(self, expected_hash: bytes) -> None:
         """Raise :class:`BitstreamError` unless this bitstream was made by weights ``expected_hash``."""
-        if self.model_hash != expected_hash:
-            made_by = f"{self.model_name} " if self.model_name else ""
-            raise BitstreamError(
-                f"bitstream was made by model {made_by}(weights {self.model_hash.hex()}), "
-                f"not by this one (weights {expected_hash.hex()})"
-            )
+        check_model_hash(self.model_hash, expected_hash, self.model_name)
 
 
-# -- format version 3: the streamable framing ---------------------------------------------------
-STREAM_VERSION = 3
+def check_model_hash(found: bytes, expected: bytes, model_name: str | None = None) -> None:
+    """Raise :class:`BitstreamError` unless a container's model hash ``found`` is ``expected``."""
+    if found != expected:
+        made_by = f"{model_name} " if model_name else ""
+        raise BitstreamError(
+            f"bitstream was made by model {made_by}(weights {found.hex()}), not by this one (weights {expected.hex()})"
+        )
+
+
+# -- format versions 5 and 3: the streamable framing ---------------------------------------------
+STREAM_VERSION = 5  # written; 3 (no family, no operating point) still reads
+STREAM_VERSIONS = (3, 5)
 MAX_CHUNK_SAMPLES = 1 << 24  # a stream header asking for longer chunks is refused
 MAX_BYTES_PER_SAMPLE = 4  # a packet longer than this per chunk sample is refused before it is buffered
 
 
 def is_stream(data: bytes) -> bool:
-    """Whether ``data`` starts like a format-3 stream (magic bytes, then version 3)."""
-    return len(data) > len(MAGIC) and data.startswith(MAGIC) and data[len(MAGIC)] == STREAM_VERSION
+    """Whether ``data`` starts like a stream (magic bytes, then version 3 or 5)."""
+    return len(data) > len(MAGIC) and data.startswith(MAGIC) and data[len(MAGIC)] in STREAM_VERSIONS
 
 
 def _crc16(data: bytes, seed: int) -> int:
@@ -219,17 +246,22 @@ def _crc16(data: bytes, seed: int) -> int:
 
 @dataclass(frozen=True)
 class StreamHeader:
-    """Header of a format-3 stream: the model, the sample rate (Hz) and the samples per chunk (each
-    chunk is one packet; every packet but the last holds ``chunk_samples``)."""
+    """Header of a stream: the model, the sample rate (Hz), the samples per chunk (each chunk is one
+    packet; every packet but the last holds ``chunk_samples``), the family and operating point."""
 
     model_hash: bytes
     sample_rate: int
     chunk_samples: int
+    family: int = LEGACY_FAMILY
+    operating_point: int = 0
 
     def to_bytes(self) -> bytes:
+        """The format-5 header."""
         out = bytearray(MAGIC)
         out.append(STREAM_VERSION)
+        _put_varint(out, self.family)
         out += self.model_hash
+        _put_varint(out, self.operating_point)
         _put_varint(out, self.sample_rate)
         _put_varint(out, self.chunk_samples)
         return bytes(out)
@@ -249,7 +281,7 @@ def stream_packet(section: bytes, last_samples: int | None, seed: int) -> tuple[
 
 
 def frame_stream(header: StreamHeader, sections: tuple[bytes, ...], last_samples: int) -> bytes:
-    """A whole format-3 stream: ``header``, then one packet per section, the last one carrying
+    """A whole stream: ``header``, then one packet per section, the last one carrying
     ``last_samples`` (fields are written as given: :class:`Bitstream` checks their consistency)."""
     head = header.to_bytes()
     out, seed = bytearray(head), header_seed(head)
@@ -274,7 +306,7 @@ class Packet:
 
 
 class StreamParser:
-    """Incremental reader of a format-3 stream: :meth:`feed` bytes as they arrive, get the packets
+    """Incremental reader of a stream (format 5 or 3): :meth:`feed` bytes as they arrive, get the packets
     completed so far. Memory is bounded by one packet, whose length is checked against the chunk size
     before anything is buffered. Any defect raises :class:`BitstreamError`."""
 
@@ -320,18 +352,21 @@ class StreamParser:
             start = reader.take(len(MAGIC) + 1, "header")
             if not start.startswith(MAGIC):
                 raise BitstreamError("not an ECC bitstream (bad magic bytes)")
-            if start[-1] != STREAM_VERSION:
-                raise BitstreamError(f"not a format-{STREAM_VERSION} stream (version {start[-1]})")
+            version = start[-1]
+            if version not in STREAM_VERSIONS:
+                raise BitstreamError(f"not a stream (format version {version})")
+            family = reader.varint("family") if version >= 5 else LEGACY_FAMILY
             model_hash = reader.take(MODEL_HASH_BYTES, "model hash")
+            operating_point = reader.varint("operating point") if version >= 5 else 0
             sample_rate = reader.varint("sample rate")
             chunk = reader.varint("chunk length")
         except BitstreamError as exc:
             if "truncated" in str(exc) and len(self._buffer) < 32:
                 return False  # wait for more bytes
             raise
-        if sample_rate <= 0 or not 0 < chunk <= MAX_CHUNK_SAMPLES:
-            raise BitstreamError(f"invalid stream header (sample rate {sample_rate}, chunk {chunk} samples)")
-        self.header = StreamHeader(model_hash, sample_rate, chunk)
+        if sample_rate <= 0 or family < 1 or not 0 < chunk <= MAX_CHUNK_SAMPLES:
+            raise BitstreamError(f"invalid stream header (sample rate {sample_rate}, chunk {chunk} samples, family {family})")
+        self.header = StreamHeader(model_hash, sample_rate, chunk, family, operating_point)
         self._seed = header_seed(bytes(self._buffer[: reader.pos]))
         del self._buffer[: reader.pos]
         return True

@@ -22,9 +22,10 @@ def test_round_trip(sections):
 
 
 def test_header_is_compact():
-    # magic 2 + version 1 + hash 4 + sample rate 2 + sample count 3 + section count 1 + CRC-16 2
+    # magic 2 + version 1 + family 1 + hash 4 + operating point 1 + sample rate 2 + sample count 3
+    # + section count 1 + CRC-16 2
     stream = make((b"x" * 300,))
-    assert len(stream.to_bytes()) - stream.payload_bytes == 15
+    assert len(stream.to_bytes()) - stream.payload_bytes == 17
 
 
 def test_version1_still_decodes(to_version1):

@@ -9,7 +9,7 @@ from ecc.codec import ECCCodec, ECCConfig
 from ecc.transforms.conv import ConvTransformConfig
 from ecc.zoo import DEFAULT_MODEL, list_models, load_model, load_model_by_hash
 from entropy.errors import BitstreamError
-from entropy.latent_codec import ECCLatentCodec, ECCLatentConfig
+from entropy.ecc_latent import ECCLatentCodec, ECCLatentConfig
 from entropy.range_coder import RangeDecoder, RangeEncoder
 
 
@@ -33,7 +33,7 @@ def test_latent_codec_decoder_recovers_every_slice(latent):
     y[0, 3, 5] = 1e7  # outlier: escape path
     encoder = RangeEncoder()
     y_hat = codec.compress(encoder, y)
-    decoded = codec.decompress(RangeDecoder(encoder.finish()), 2, 37)
+    decoded = codec.decompress(RangeDecoder(encoder.finish()), (2, 16, 37))
     assert torch.equal(decoded, y_hat)
 
 
@@ -66,8 +66,8 @@ def test_other_model_refused():
 
 def test_checkpoint_round_trip(tmp_path):
     model = tiny_codec()
-    model.save(tmp_path / "m.pt")
-    loaded = ECCCodec.load(tmp_path / "m.pt")
+    model.save(tmp_path / "m.safetensors")
+    loaded = ECCCodec.load(tmp_path / "m.safetensors")
     assert loaded.weights_hash() == model.weights_hash()
     data, recon = model.compress(np.random.default_rng(0).normal(size=5000).astype(np.float32) * 0.1)
     np.testing.assert_array_equal(loaded.decompress(data), recon)

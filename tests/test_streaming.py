@@ -147,4 +147,4 @@ def test_info_reports_the_stream_framing(model, sample_paths, tmp_path, capsys):
     path = tmp_path / "s.ecc"
     path.write_bytes(_stream(model, sf.read(sample_paths[0], dtype="float32")[0], 0.64))
     assert main(["info", str(path)]) == 0
-    assert "stream (format 3), 640 ms chunks" in capsys.readouterr().out
+    assert "stream, 640 ms chunks" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import torch
 from ecc.codec import ECCCodec, ECCConfig
 from ecc.train import TrainConfig, export, learning_rate, load_matching, scale_latent, train
 from ecc.transforms.conv import ConvTransformConfig
-from entropy.latent_codec import ECCLatentConfig
+from entropy.ecc_latent import ECCLatentConfig
 
 TINY = ECCConfig(transform=ConvTransformConfig(hidden=32, latent=16, blocks=1),
                  latent=ECCLatentConfig(latent=16, hyper=4, hidden=32))
@@ -24,10 +24,10 @@ def test_train_resume_and_export(tmp_path, sample_paths, capsys):
     train(replace(config, steps=5, checkpoint_every=5))
     assert "resumed" in capsys.readouterr().out
     assert torch.load(last, weights_only=True)["step"] == 5
-    model = export(last, tmp_path / "m.pt", "tiny-test", nominal_kbps=1.0)
+    model = export(last, tmp_path / "m.safetensors", "tiny-test", nominal_kbps=1.0)
     record = json.loads((tmp_path / "m.json").read_text())
     assert record["step"] == 5 and record["train_config"]["steps"] == 5 and "ecc train --config" in record["command"]
-    loaded = ECCCodec.load(tmp_path / "m.pt")
+    loaded = ECCCodec.load(tmp_path / "m.safetensors")
     assert loaded.weights_hash() == model.weights_hash() and record["weights_hash"] == model.weights_hash().hex()
     audio = np.random.default_rng(0).normal(size=8000).astype(np.float32) * 0.1
     data, recon = loaded.compress(audio)
@@ -58,9 +58,9 @@ def test_learning_rate_is_constant_or_a_cosine_from_lr_to_lr_end():
 def test_load_matching_skips_other_shapes_and_reinit_prefixes():
     source = ECCCodec(TINY)
     target = ECCCodec(replace(TINY, latent=replace(TINY.latent, temporal=0)))
-    fresh = load_matching(target, source.state_dict(), reinit=("latent.lrp",))
-    assert any(k.startswith("latent.params.0.") for k in fresh)  # input width differs without temporal context
-    assert any(k.startswith("latent.lrp.") for k in fresh)
+    fresh = load_matching(target, source.state_dict(), reinit=("latent.slices.lrp",))
+    assert any(k.startswith("latent.slices.params.0.") for k in fresh)  # input width differs without temporal context
+    assert any(k.startswith("latent.slices.lrp.") for k in fresh)
     assert not any(k.startswith("encoder.") for k in fresh)
     assert torch.equal(target.encoder.net[0].weight, source.encoder.net[0].weight)
 
@@ -72,12 +72,12 @@ def test_scale_latent_keeps_the_transform_and_rescales_the_latent():
     with torch.no_grad():
         y = model.encoder(spec)
         out = model.decoder(y)
-        z = model.latent._analyse(y)
+        z = model.latent.hyperprior._analyse(y)
         scale_latent(model, 4.0)
         y4 = model.encoder(spec)
         torch.testing.assert_close(y4, 4 * y)
         torch.testing.assert_close(model.decoder(y4), out)
-        torch.testing.assert_close(model.latent._analyse(y4), z)
+        torch.testing.assert_close(model.latent.hyperprior._analyse(y4), z)
 
 
 def test_exported_model_is_found_through_ecc_zoo_path(tmp_path, sample_paths, monkeypatch):
@@ -85,11 +85,11 @@ def test_exported_model_is_found_through_ecc_zoo_path(tmp_path, sample_paths, mo
 
     config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1, batch=2, model=TINY)
     (tmp_path / "mine").mkdir()
-    export(train(config), tmp_path / "mine" / "my-model.pt", "my-model", nominal_kbps=42.0)
+    export(train(config), tmp_path / "mine" / "my-model.safetensors", "my-model", nominal_kbps=42.0)
     assert "my-model" not in [e.name for e in zoo.list_models()]
     monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path / "mine"))
     found = zoo.entry("my-model")
-    assert found.nominal_kbps == 42.0 and found.checkpoint == tmp_path / "mine" / "my-model.pt"
+    assert found.nominal_kbps == 42.0 and found.checkpoint == tmp_path / "mine" / "my-model.safetensors"
     assert zoo.load_model.__wrapped__("my-model").name == "my-model"
 
 

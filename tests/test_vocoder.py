@@ -58,7 +58,7 @@ def test_loading_a_file_that_is_not_vocoder_weights_names_it(tmp_path):
         Vocoder.load(bad)
     from safetensors.torch import save_file
 
-    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"), metadata={"family": "ecc"})
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"), metadata={"family": "\"ecc\""})
     with pytest.raises(ValueError, match="family 'ecc'"):
         Vocoder.load(tmp_path / "other.safetensors")
 
