@@ -1,6 +1,6 @@
 """Fuzzing the decoder: mutated ``.ecc`` streams through the public decode path, in process.
 
-Each case takes a valid file or stream (real speech coded by a zoo model; format 2 and the format-3
+Each case takes a valid file or stream (real speech coded by a zoo model; format-4 files and the format-5
 streaming framing) and mutates it: bit flips,
 truncation, extension, splices of two streams, random bytes, header-field edits, and mutations of
 the payload or header under a *recomputed* checksum (a buggy writer, a deliberate edit), which only
@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from ecc.audio import audio_files, load_audio
 from ecc.zoo import UnknownModelError, load_model, load_model_by_hash
-from entropy.bitstream import MAGIC, Bitstream, StreamHeader, _check_value, frame_stream
+from entropy.bitstream import FORMAT_VERSION, MAGIC, Bitstream, StreamHeader, _check_value, frame_stream
 from entropy.errors import BitstreamError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -63,7 +63,7 @@ class Outcomes:
 
 def seed_streams(models: tuple[str, ...], clip_seconds: float = 1.0) -> list[bytes]:
     """Valid streams: each bundled clip's first ``clip_seconds`` coded by each model as a file
-    (format 2) and as a stream of 0.32 s chunks (format 3), plus one two-chunk file per model
+    (format 4) and as a stream of 0.32 s chunks (format 5), plus one two-chunk file per model
     (chunks are 20 s, so it is ~21 s long)."""
     from ecc.streaming import StreamEncoder
 
@@ -82,21 +82,23 @@ def seed_streams(models: tuple[str, ...], clip_seconds: float = 1.0) -> list[byt
 
 
 def _recrc(body: bytes) -> bytes:
-    """``body`` (a version-2 container without its check bytes) closed with a valid CRC-16."""
-    return body + _check_value(2, body)
+    """``body`` (a file container without its check bytes) closed with a valid CRC-16."""
+    return body + _check_value(FORMAT_VERSION, body)
 
 
 def _with(stream: Bitstream, **changes) -> bytes:
     """``stream`` with fields changed, every check recomputed: what a buggy writer would produce (for a
-    format-3 stream, packet by packet, whatever the fields say)."""
+    stream, packet by packet, whatever the fields say)."""
     fields = dict(model_hash=stream.model_hash, sample_rate=stream.sample_rate, num_samples=stream.num_samples,
-                  sections=stream.sections, chunk_samples=stream.chunk_samples)
+                  sections=stream.sections, chunk_samples=stream.chunk_samples, family=stream.family,
+                  operating_point=stream.operating_point)
     fields.update(changes)
     if fields["chunk_samples"] is None:
         return Bitstream(**fields).to_bytes()
     sections = fields["sections"] or (b"",)
     last = fields["num_samples"] - fields["chunk_samples"] * (len(sections) - 1)
-    header = StreamHeader(fields["model_hash"], fields["sample_rate"], fields["chunk_samples"])
+    header = StreamHeader(fields["model_hash"], fields["sample_rate"], fields["chunk_samples"], fields["family"],
+                          fields["operating_point"])
     return frame_stream(header, sections, max(last, 0))
 
 

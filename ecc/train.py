@@ -45,6 +45,7 @@ class TrainConfig:
     lmbda: float = 0.05
     lmbdas: tuple[float, ...] = ()  # variable rate: one lambda per trained rate (step s trains rate s % len); overrides lmbda
     rate_gains: tuple[float, ...] = ()  # variable rate, with init_from: initial latent gain of each rate (default 1)
+    gain_lr_scale: float = 10.0  # variable rate: the gain vectors learn this many times faster than the rest
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
     complex_weight: float = 0.0  # weight of the compressed complex-spectrum loss (scores phase); 0: off
@@ -71,7 +72,12 @@ def train(config: TrainConfig) -> Path:
     config = replace(config, model=model.config)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
-    optimizer = torch.optim.Adam(main_params, lr=config.lr)
+    gain_params = [p for n, p in model.named_parameters() if n.startswith("latent.gain.")]
+    others = [p for p in main_params if all(p is not g for g in gain_params)]
+    groups = [{"params": others, "lr_scale": 1.0}]
+    if gain_params:
+        groups.append({"params": gain_params, "lr_scale": config.gain_lr_scale})
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
     adversary = Adversary(config.adversarial, model.sample_rate) if config.adversarial else None
     step = 0
@@ -127,7 +133,7 @@ def train(config: TrainConfig) -> Path:
             adversary.step(wav, result.wav_hat, losses, context)
             loss = loss + config.adversarial.weight * losses["adv"] + config.adversarial.feature_weight * losses["fm"]
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, step)
+            group["lr"] = learning_rate(config, step) * group.get("lr_scale", 1.0)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
@@ -296,6 +302,16 @@ def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: C
     write_checkpoint(state, path, model.parameters(), step)
 
 
+def checkpoint_model(checkpoint: str | Path, name: str | None = None) -> ECCCodec:
+    """The model of a training checkpoint (``OUT/last.pt``), coding tables built, eval mode."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name or Path(checkpoint).parent.name)
+    model.load_state_dict(upgrade_state_names(ckpt["state"], "latent."))
+    model.eval()
+    model.update()
+    return model
+
+
 def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float | None = None,
            description: str = "", presets: list[dict] | None = None, half: bool = False) -> ECCCodec:
     """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode.
@@ -307,10 +323,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     """
     checkpoint = Path(checkpoint)
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name)
-    model.load_state_dict(upgrade_state_names(ckpt["state"], "latent."))
-    model.eval()
-    model.update()
+    model = checkpoint_model(checkpoint, name)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     run_config = checkpoint.parent / "train_config.json"
     train_config = json.loads(run_config.read_text()) if run_config.is_file() else None
