@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .channel_context import ChannelSlices
-from .exact import exact
+from .exact import exact, single_thread
 from .gain import LatentGain
 from .gaussian import GaussianConditional
 from .hyperprior import Hyperprior
@@ -138,22 +138,29 @@ class ECCLatentCodec(LatentCodec):
         lanes = lanes_hyper.shape[0] // batch
         lengths = np.tile(np.minimum(lf, frames - lf * np.arange(lanes)), batch)
         y_hat = np.zeros((lanes_hyper.shape[0], self.config.latent, lf + k))  # k leading zero frames = empty past
-        for t in range(int(lengths.max(initial=0))):
-            rows = np.flatnonzero(lengths > t)
-            h = torch.from_numpy(lanes_hyper[rows, :, t : t + 1])
-            extra = [exact(self.temporal.conv)(y_hat[rows, :, t : t + k])] if k else []
-            decoded: list[torch.Tensor] = []
-            for i in range(len(self.slices)):
-                mean, scale = exact(self.slices.params[i])(torch.cat([h, *extra, *decoded], dim=1))
-                mean, scale = mean[..., 0].numpy(), scale[..., 0].numpy()
-                skip = self.skip.mask(scale) if self.skip is not None else None
-                y_slice = torch.from_numpy(code_slice(rows, t, i, mean, scale, skip)).unsqueeze(-1)
-                if self.slices.lrp is not None:
-                    y_slice = y_slice + exact(self.slices.lrp[i])(torch.cat([h, *decoded, y_slice], dim=1))
-                decoded.append(y_slice)
-            y_hat[rows, :, t + k] = torch.cat(decoded, dim=1)[..., 0].numpy()
+        with single_thread():  # the exact evaluators' thread count, set once for the whole loop
+            for t in range(int(lengths.max(initial=0))):
+                self._code_frame(t, lengths, lanes_hyper, y_hat, code_slice)
         out = y_hat[..., k:].reshape(batch, lanes, -1, lf).transpose(0, 2, 1, 3).reshape(batch, -1, lanes * lf)
         return torch.from_numpy(out[..., :frames]).float()
+
+    def _code_frame(self, t: int, lengths: np.ndarray, lanes_hyper: np.ndarray, y_hat: np.ndarray,
+                    code_slice: Callable[..., np.ndarray]) -> None:
+        """Step ``t`` of :meth:`_code`: frame ``t`` of every lane still running, into ``y_hat``."""
+        k = self.temporal.frames if self.temporal else 0
+        rows = np.flatnonzero(lengths > t)
+        h = torch.from_numpy(lanes_hyper[rows, :, t : t + 1])
+        extra = [exact(self.temporal.conv)(y_hat[rows, :, t : t + k])] if k else []
+        decoded: list[torch.Tensor] = []
+        for i in range(len(self.slices)):
+            mean, scale = exact(self.slices.params[i])(torch.cat([h, *extra, *decoded], dim=1))
+            mean, scale = mean[..., 0].numpy(), scale[..., 0].numpy()
+            skip = self.skip.mask(scale) if self.skip is not None else None
+            y_slice = torch.from_numpy(code_slice(rows, t, i, mean, scale, skip)).unsqueeze(-1)
+            if self.slices.lrp is not None:
+                y_slice = y_slice + exact(self.slices.lrp[i])(torch.cat([h, *decoded, y_slice], dim=1))
+            decoded.append(y_slice)
+        y_hat[rows, :, t + k] = torch.cat(decoded, dim=1)[..., 0].numpy()
 
     @torch.no_grad()
     def compress(self, encoder: RangeEncoder, y: torch.Tensor, q: float | None = None) -> torch.Tensor:

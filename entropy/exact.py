@@ -29,6 +29,9 @@ _TWIN = "_exact_twin"
 def single_thread() -> Iterator[None]:
     """Run torch on one thread inside the block (reproducible float results whatever the thread count)."""
     threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
     torch.set_num_threads(1)
     try:
         yield
@@ -41,14 +44,49 @@ def snap(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x / GRID) * GRID
 
 
+class _MatmulConv1d(nn.Module):
+    """A ``Conv1d`` (stride 1, no dilation, one group, zero padding) as one matrix product over its
+    windows: torch has no fast CPU kernel for float64 convolutions, and the coding loop calls small
+    ones thousands of times. Same convolution, float64 rounding of a matrix product."""
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        out_channels, in_channels, self.kernel = conv.weight.shape
+        self.padding = conv.padding[0]
+        self.weight = conv.weight.detach().reshape(out_channels, in_channels * self.kernel).T.contiguous()
+        self.bias = None if conv.bias is None else conv.bias.detach().clone()
+
+    @staticmethod
+    def applies(conv: nn.Module) -> bool:
+        return (type(conv) is nn.Conv1d and conv.stride == (1,) and conv.dilation == (1,) and conv.groups == 1
+                and isinstance(conv.padding, tuple) and conv.padding_mode == "zeros")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, T] -> [B, O, T + 2 padding - kernel + 1]
+        if self.padding:
+            x = torch.nn.functional.pad(x, (self.padding, self.padding))
+        windows = x.unfold(2, self.kernel, 1).transpose(1, 2).flatten(2)  # [B, T', C * K], channel-major
+        out = windows @ self.weight
+        return (out if self.bias is None else out + self.bias).transpose(1, 2)
+
+
+def _fast_convs(module: nn.Module) -> nn.Module:
+    """``module`` with every eligible ``Conv1d`` (itself or inside) replaced by :class:`_MatmulConv1d`."""
+    if _MatmulConv1d.applies(module):
+        return _MatmulConv1d(module)
+    for name, child in module.named_children():
+        setattr(module, name, _fast_convs(child))
+    return module
+
+
 class ExactEvaluator:
     """Calls a float64 twin of ``module`` on one thread without gradients; every tensor output is
     snapped to :data:`GRID`. Inputs may be tensors or NumPy arrays; outputs are float64 tensors
     (a tuple when the module returns one)."""
 
     def __init__(self, module: nn.Module) -> None:
-        self.module = copy.deepcopy(module).double().eval()
-        reset_exact(self.module)  # a copied cache would hold stale twins
+        twin = copy.deepcopy(module).double().eval()
+        reset_exact(twin)  # a copied cache would hold stale twins
+        self.module = _fast_convs(twin)
 
     def __call__(self, *inputs: torch.Tensor | np.ndarray):
         args = [torch.as_tensor(x, dtype=torch.float64) for x in inputs]

@@ -91,7 +91,8 @@ def test_cross_thread_decoding_matches_encoder(sample_paths, threads):
 
 
 def test_coding_engine_matches_training_path():
-    """The NumPy coding loop computes what the torch modules compute (up to the 2^-12 snapping)."""
+    """The coding loop (exact float64 evaluation, lanes) computes what the float32 training path does,
+    up to the 2^-12 snapping."""
     torch.manual_seed(3)
     codec = ECCLatentCodec(ECCLatentConfig(latent=16, hyper=4, hidden=32, temporal=0, skip_scale=None)).eval()
     codec.update()
