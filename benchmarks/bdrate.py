@@ -61,9 +61,15 @@ def bd_rate(anchor_rates, anchor_quality, test_rates, test_quality, higher_is_be
 
 def bd_rate_table(aggregate: pd.DataFrame, anchor: str, metrics: list[str], rate: str = "file_kbps",
                   higher_is_better: dict[str, bool] | None = None) -> pd.DataFrame:
-    """BD-rate of every codec in ``aggregate`` against ``anchor``, for each metric."""
+    """BD-rate of every codec in ``aggregate`` against ``anchor``, for each metric (per ``split``,
+    in a first column, when ``aggregate`` has one)."""
     if anchor not in set(aggregate["codec"]):
         raise ValueError(f"anchor codec {anchor!r} is not in the results")
+    if "split" in aggregate.columns:
+        tables = [bd_rate_table(part.drop(columns="split"), anchor, metrics, rate, higher_is_better)
+                  .assign(split=split) for split, part in aggregate.groupby("split", sort=False)]
+        table = pd.concat(tables, ignore_index=True)
+        return table[["split", *[c for c in table.columns if c != "split"]]]
     rows = []
     base = aggregate[aggregate["codec"] == anchor]
     for codec, group in aggregate.groupby("codec", sort=False):

@@ -98,8 +98,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="RD sweep: codecs x operating points x files -> CSV, BD-rate, plots",
                        description="Encode/decode every audio file under DATA_DIR with each codec at each operating "
                                    "point, score it, and write per-file and aggregate CSVs, a BD-rate table against "
-                                   "the anchor and RD plots. Cached per job: rerunning computes nothing new.")
-    p.add_argument("data_dir", nargs="?", default="samples", help="folder of speech files (default: bundled samples/)")
+                                   "the anchor and RD plots. Several DATA_DIRs (e.g. the seen-speaker test split and "
+                                   "the unseen-speaker split) are reported side by side, one `split` column. Cached "
+                                   "per job: rerunning computes nothing new.")
+    p.add_argument("data_dir", nargs="*",
+                   help="folder(s) of speech files (default: bundled samples/); several folders are reported as "
+                        "splits side by side, e.g. data/speech/test data/speech/unseen")
     p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma list of {', '.join(CODECS)} (default: all)")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma list of {', '.join(METRICS)} (default {DEFAULT_METRICS})")
     p.add_argument("--anchor", default="opus", help="BD-rate anchor codec (default opus)")
@@ -164,19 +168,36 @@ def _merge_previous(result, previous: Path, codecs: list[str], metrics: list[str
     return SweepResult(per_file, aggregate(per_file, metrics), result.skipped)
 
 
+def _splits(data_dirs: list[str]) -> dict[str, Path]:
+    """Split name (the folder's name, or its path when two share a name) -> folder."""
+    names = [Path(d).name or d for d in data_dirs]
+    return {(n if names.count(n) == 1 else d): Path(d) for n, d in zip(names, data_dirs)}
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
+    import pandas as pd
+
     from ecc.audio import audio_files
-    from .sweep import sweep
+    from .sweep import SweepResult, aggregate, sweep
 
     codecs = _list(args.codecs, CODECS, "codec")
     metrics = _list(args.metrics, METRICS, "metric")
-    files = select_files(audio_files(args.data_dir), Path(args.data_dir), args.exclude, args.spread)[: args.limit]
-    if not files:
-        raise ValueError(f"no audio files under {args.data_dir}" + (" left by --exclude" if args.exclude else ""))
+    splits = _splits(args.data_dir or ["samples"])
+    files = {}
+    for name, folder in splits.items():
+        files[name] = select_files(audio_files(folder), folder, args.exclude, args.spread)[: args.limit]
+        if not files[name]:
+            raise ValueError(f"no audio files under {folder}" + (" left by --exclude" if args.exclude else ""))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = sweep(files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs, _points(args.points),
-                   scheduler=args.scheduler)
+    results = {name: sweep(split_files, codecs, metrics, Path(args.cache or out / "cache"), args.jobs,
+                           _points(args.points), scheduler=args.scheduler) for name, split_files in files.items()}
+    if len(results) == 1:
+        result = next(iter(results.values()))
+    else:  # one table, with a split column: the unseen voices next to the seen ones
+        per_file = pd.concat([r.per_file.assign(split=name) for name, r in results.items()], ignore_index=True)
+        per_file = per_file[["split", *[c for c in per_file.columns if c != "split"]]]
+        result = SweepResult(per_file, aggregate(per_file, metrics), next(iter(results.values())).skipped)
     for codec, reason in result.skipped.items():
         print(f"skipped {codec}: {reason}", file=sys.stderr)
     if len(result.skipped) == len(codecs) and not args.update:
@@ -191,24 +212,33 @@ def cmd_bench(args: argparse.Namespace) -> None:
     failures = result.per_file[result.per_file["error"].astype(str) != ""]
     if len(failures):
         print(f"{len(failures)} file results carry errors (NaN + reason in per_file.csv)", file=sys.stderr)
-    cols = ["codec", "point", "files", "file_kbps", "payload_kbps", *metrics]
+    cols = [*(["split"] if len(splits) > 1 else []), "codec", "point", "files", "file_kbps", "payload_kbps", *metrics]
     print(result.aggregate[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    described = "; ".join(f"{name}: `{folder}` ({len(files[name])} files)" for name, folder in splits.items())
     (out / "README.md").write_text(
-        f"# `ecc bench` results\n\nData: `{args.data_dir}` ({len(files)} files"
+        f"# `ecc bench` results\n\nData: {described}"
         + (f"; excluded: {', '.join(args.exclude)}" if args.exclude else "")
-        + (f"; {args.spread} spread evenly" if args.spread else "") + f"). Metrics: {', '.join(metrics)}"
+        + (f"; {args.spread} spread evenly per split" if args.spread else "") + f". Metrics: {', '.join(metrics)}"
         f" (ViSQOL: {VISQOL_MODE}). Rates: file kbps = coded file bits / duration over all files; payload kbps"
         f" without container. Each metric is the mean over the files where it is valid for every codec and point"
-        f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv).\n\nSkipped: {result.skipped or 'none'}.{kept}\n\n"
+        f" (`<metric>_files` in aggregate.csv; per-file NaNs and reasons in per_file.csv)."
+        + (" Each split is reported on its own rows (column `split`), side by side in the plots." if len(splits) > 1 else "")
+        + f"\n\nSkipped: {result.skipped or 'none'}.{kept}\n\n"
         + result.aggregate[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
     anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
     if args.anchor and anchor is None:
         print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
-    _report(result.aggregate, metrics, out, anchor, data=f"{args.data_dir} ({len(files)} files)")
+    data = "; ".join(f"{name} ({len(files[name])} files)" for name in splits) if len(splits) > 1 else \
+        f"{next(iter(splits.values()))} ({len(next(iter(files.values())))} files)"
+    _report(result.aggregate, metrics, out, anchor, data=data)
     if args.html:
         from .listening import write_page
 
-        page = write_page(out, result.aggregate, metrics, files, args.listen, f"{args.data_dir} ({len(files)} files)")
+        first = next(iter(splits))
+        table = result.aggregate
+        if "split" in table.columns:
+            table = table[table["split"] == first].drop(columns="split")
+        page = write_page(out, table, metrics, files[first], args.listen, f"{splits[first]} ({len(files[first])} files)")
         print(f"listening page: {page}", file=sys.stderr)
 
 

@@ -13,26 +13,32 @@ from .metrics import METRICS  # noqa: E402
 
 
 def plot_rd(aggregate: pd.DataFrame, metric: str, out: Path, rate: str = "file_kbps", title: str = "") -> Path:
-    """Plot ``metric`` against ``rate`` for every codec in ``aggregate``; writes ``out`` (.png) and
-    ``out`` with .csv. Returns the PNG path."""
+    """Plot ``metric`` against ``rate`` for every codec in ``aggregate`` (one panel per ``split`` when
+    it has that column, side by side on a shared quality axis); writes ``out`` (.png) and ``out`` with
+    .csv. Returns the PNG path."""
     if metric not in aggregate.columns:
         raise ValueError(f"results have no column {metric!r}")
     out = Path(out).with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    points = []
-    for codec, group in aggregate.groupby("codec", sort=False):
-        group = group.sort_values(rate)
-        ax.plot(group[rate], group[metric], marker="o", label=codec)
-        points.append(group[["codec", "point", rate, metric]])
-    ax.set_xscale("log")
-    ax.set_xlabel(f"bitrate ({rate.replace('_kbps', '')}, kbps, log scale)")
+    splits = list(dict.fromkeys(aggregate["split"])) if "split" in aggregate.columns else [None]
+    fig, axes = plt.subplots(1, len(splits), figsize=(7 * len(splits), 4.5), sharey=True, squeeze=False)
     label = METRICS[metric].label if metric in METRICS else metric
     unit = METRICS[metric].unit if metric in METRICS else ""
-    ax.set_ylabel(f"{label} ({unit})" if unit else label)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"{label} vs bitrate")
+    points = []
+    for ax, split in zip(axes[0], splits):
+        part = aggregate if split is None else aggregate[aggregate["split"] == split]
+        for codec, group in part.groupby("codec", sort=False):
+            group = group.sort_values(rate)
+            ax.plot(group[rate], group[metric], marker="o", label=codec)
+            points.append(group[[c for c in ("split", "codec", "point", rate, metric) if c in group.columns]])
+        ax.set_xscale("log")
+        ax.set_xlabel(f"bitrate ({rate.replace('_kbps', '')}, kbps, log scale)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(f"split: {split}" if split is not None else title or f"{label} vs bitrate")
+    axes[0][0].set_ylabel(f"{label} ({unit})" if unit else label)
+    if splits != [None]:
+        fig.suptitle(title or f"{label} vs bitrate")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)

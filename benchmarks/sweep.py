@@ -109,18 +109,23 @@ def plan(files: list[Path], codecs: list[str], metrics: list[str], cache: Path,
 
 
 def aggregate(per_file: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """One row per codec and point: kbps from summed bits and seconds over all files; each metric's
-    mean over the files where that metric is valid for every codec and point (so all curves are
-    scored on the same files; ``<metric>_files`` says how many)."""
+    """One row per codec and point (per ``split`` too, when ``per_file`` has that column): kbps from
+    summed bits and seconds over all files; each metric's mean over the files where that metric is
+    valid for every codec and point (so all curves are scored on the same files; ``<metric>_files``
+    says how many)."""
     ok = per_file[per_file["file_bits"].notna()]
-    keys = ["codec", "point"]
+    keys = (["split"] if "split" in per_file.columns else []) + ["codec", "point"]
     table = ok.groupby(keys, sort=False).agg(files=("file", "count"), seconds=("seconds", "sum"),
                                              payload_bits=("payload_bits", "sum"), file_bits=("file_bits", "sum"))
     for metric in metrics:
         valid = ok.groupby("file")[metric].apply(lambda s: bool(s.notna().all()))
         common = ok[ok["file"].isin(valid[valid].index)]
         table[metric] = common.groupby(keys, sort=False)[metric].mean()
-        table[f"{metric}_files"] = int(valid.sum())
+        if "split" in keys:
+            counts = common.groupby("split")["file"].nunique()
+            table[f"{metric}_files"] = [int(counts.get(index[0], 0)) for index in table.index]
+        else:
+            table[f"{metric}_files"] = int(valid.sum())
     table["payload_kbps"] = table["payload_bits"] / table["seconds"] / 1000
     table["file_kbps"] = table["file_bits"] / table["seconds"] / 1000
     return table.reset_index()

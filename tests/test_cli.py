@@ -122,3 +122,24 @@ def test_format_version1_file_still_decodes(encoded, tmp_path, capsys, to_versio
     np.testing.assert_array_equal(sf.read(tmp_path / "v1.wav")[0], sf.read(tmp_path / "clip.wav")[0])
     assert main(["info", str(old)]) == 0
     assert f"{DEFAULT_MODEL} (weights {stream.model_hash.hex()}, installed)" in capsys.readouterr().out
+
+
+def test_encode_at_any_rate_of_the_variable_rate_model(tmp_path, sample_paths, capsys):
+    """--kbps picks an operating point of the default preset's model; the file records it and decodes;
+    a rate the model cannot reach is one error line."""
+    from ecc.zoo import rate_range
+
+    low, high = rate_range(DEFAULT_MODEL)
+    sizes = []
+    for kbps in (low, (low * high) ** 0.5, high):
+        out = tmp_path / f"{kbps:.3f}.ecc"
+        assert main(["encode", str(sample_paths[0]), str(out), "--kbps", str(kbps), "--quiet"]) == 0
+        assert main(["decode", str(out), str(tmp_path / f"{kbps:.3f}.wav"), "--quiet"]) == 0
+        sizes.append(out.stat().st_size)
+    assert sizes[0] < sizes[1] < sizes[2]
+    assert main(["info", str(out)]) == 0
+    assert "family:       ecc" in capsys.readouterr().out
+    assert main(["encode", str(sample_paths[0]), str(tmp_path / "x.ecc"), "--kbps", str(high * 3)]) == 1
+    assert "outside the range" in capsys.readouterr().err and not (tmp_path / "x.ecc").exists()
+    assert main(["models"]) == 0
+    assert "families: ecc (id 1" in capsys.readouterr().err

@@ -84,3 +84,23 @@ def test_select_files_excludes_by_glob_and_spreads_evenly(tmp_path):
     kept = select_files(files, tmp_path, ["a/*"], None)
     assert kept == files[10:]
     assert select_files(files, tmp_path, [], 4) == [files[0], files[5], files[10], files[15]]
+
+
+def test_bench_reports_splits_side_by_side(tmp_path, sample_paths):
+    """Two data folders (e.g. seen and unseen speakers): every table has a split column, each split is
+    aggregated over its own files, the BD-rate is per split and the plot has one panel per split."""
+    for split, clips in (("test", sample_paths[:2]), ("unseen", sample_paths[2:3])):
+        (tmp_path / split).mkdir()
+        for p in clips:
+            (tmp_path / split / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    assert main(["bench", str(tmp_path / "test"), str(tmp_path / "unseen"), "--codecs", "opus", "--metrics", "stoi",
+                 "--points", "opus=6k,12k", "--out", str(out), "--jobs", "2", "--anchor", "opus"]) == 0
+    table = pd.read_csv(out / "aggregate.csv")
+    assert list(table["split"]) == ["test", "test", "unseen", "unseen"]
+    assert list(table["files"]) == [2, 2, 1, 1] and list(table["stoi_files"]) == [2, 2, 1, 1]
+    per_file = pd.read_csv(out / "per_file.csv")
+    unseen = per_file[(per_file["split"] == "unseen") & (per_file["point"] == "6k")]
+    assert table.loc[2, "stoi"] == pytest.approx(unseen["stoi"].mean())
+    assert "unseen" in (out / "README.md").read_text() and (out / "rd_stoi.png").is_file()
+    assert set(pd.read_csv(out / "rd_stoi.csv")["split"]) == {"test", "unseen"}
