@@ -6,6 +6,7 @@ holds is what both encoder and decoder load, so exact decoding is unaffected (``
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -22,6 +23,9 @@ def save_weights(path: str | Path, state: dict[str, torch.Tensor], metadata: dic
 
     save_file({k: stored(v) for k, v in state.items()}, str(path),
               metadata={k: json.dumps(v) for k, v in metadata.items()})
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # safetensors creates the file private
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:

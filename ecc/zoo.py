@@ -137,10 +137,11 @@ def load_at_kbps(name: str, kbps: float) -> NeuralCodec:
 
 
 def load_model_by_hash(weights_hash: bytes) -> NeuralCodec:
-    """An installed model whose weights hash (as written in a bitstream) is ``weights_hash``."""
+    """The installed model file whose weights hash (as written in a bitstream) is ``weights_hash``
+    (a variable-rate model without an operating point of its own: a bitstream carries its own)."""
     for e in list_models():
         if e.record.get("weights_hash", weights_hash.hex()) == weights_hash.hex() and e.checkpoint.is_file():
-            model = load_model(e.name)
+            model = _load_file(e.checkpoint)
             if model.weights_hash() == weights_hash:
                 return model
     raise UnknownModelError(
