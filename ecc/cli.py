@@ -168,7 +168,7 @@ def _decode_stream(decoder, head: bytes, source, args: argparse.Namespace, fmt: 
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    from .zoo import UnknownModelError, load_model_by_hash
+    from .zoo import UnknownModelError, list_models, load_model_by_hash
 
     data = read_bytes(args.input)
     stream = Bitstream.from_bytes(data)
@@ -183,7 +183,9 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"family:       {family_name(stream.family)}")
     print(f"model:        {name} (weights {stream.model_hash.hex()}, {installed})")
     if stream.operating_point:
-        print(f"operating point: q = {stream.operating_point / OPERATING_POINT_STEPS:g}")
+        q = stream.operating_point / OPERATING_POINT_STEPS
+        presets = [e.name for e in list_models() if e.q == q and e.record.get("weights_hash") == stream.model_hash.hex()]
+        print(f"operating point: q = {q:g}" + (f" (preset {', '.join(presets)})" if presets else ""))
     print(f"sample rate:  {stream.sample_rate} Hz")
     print(f"duration:     {seconds:.3f} s ({stream.num_samples} samples)")
     print(f"size:         {len(data)} bytes ({len(data) - stream.payload_bytes} header/framing)")

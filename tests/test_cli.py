@@ -112,16 +112,24 @@ def test_pipes_through_python_m_ecc(sample_paths):
         assert command in help_text
 
 
-def test_format_version1_file_still_decodes(encoded, tmp_path, capsys, to_version1):
-    stream = Bitstream.from_bytes(encoded.read_bytes())
-    old = tmp_path / "v1.ecc"
-    old.write_bytes(to_version1(stream, DEFAULT_MODEL))
-    assert Bitstream.from_bytes(old.read_bytes()).model_name == DEFAULT_MODEL
-    for path in (old, encoded):
-        assert main(["decode", str(path), str(tmp_path / f"{path.stem}.wav"), "--quiet"]) == 0
-    np.testing.assert_array_equal(sf.read(tmp_path / "v1.wav")[0], sf.read(tmp_path / "clip.wav")[0])
-    assert main(["info", str(old)]) == 0
-    assert f"{DEFAULT_MODEL} (weights {stream.model_hash.hex()}, installed)" in capsys.readouterr().out
+def test_legacy_files_and_model_files_still_work_from_the_command_line(tmp_path, capsys, monkeypatch):
+    """Files of formats 1, 2 and 3, made by a model in the earlier .pt layout installed through
+    ECC_ZOO_PATH, decode from the command line; info names the model."""
+    import json
+    from pathlib import Path
+
+    legacy = Path(__file__).parent / "data" / "legacy"
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "tiny-legacy.pt").write_bytes((legacy / "tiny-legacy.pt").read_bytes())
+    (zoo / "tiny-legacy.json").write_text(json.dumps({"nominal_kbps": 1.0, "weights_hash": "45247fc3"}))
+    monkeypatch.setenv("ECC_ZOO_PATH", str(zoo))
+    for name in ("format1", "format2", "format3"):
+        assert main(["decode", str(legacy / f"{name}.ecc"), str(tmp_path / f"{name}.wav"), "--quiet"]) == 0
+        decoded = sf.read(tmp_path / f"{name}.wav", dtype="float32")[0]
+        np.testing.assert_allclose(decoded, np.clip(np.load(legacy / "decoded.npy"), -1, 1), atol=1 / 32768)
+    assert main(["info", str(legacy / "format1.ecc")]) == 0
+    assert "tiny-legacy (weights 45247fc3, installed)" in capsys.readouterr().out
 
 
 def test_encode_at_any_rate_of_the_variable_rate_model(tmp_path, sample_paths, capsys):
