@@ -126,8 +126,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--listen", type=int, default=3, help="clips on the --html page (default 3)")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("plot", help="RD plots (and BD-rate) from a results CSV written by `ecc bench`")
-    p.add_argument("results", help="aggregate.csv or per_file.csv from `ecc bench`")
+    p = sub.add_parser("plot", help="RD plots (and BD-rate) from results CSVs written by `ecc bench`")
+    p.add_argument("results", nargs="+",
+                   help="aggregate.csv or per_file.csv from `ecc bench`; several are drawn side by side as splits "
+                        "(named by their folders), with a combined aggregate.csv and README in --out")
     p.add_argument("--metrics", default=None, help="metrics to plot (default: all present)")
     p.add_argument("--anchor", default=None, help="also write a BD-rate table against this codec")
     p.add_argument("--out", default=None, help="output folder (default: beside the CSV)")
@@ -247,15 +249,29 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
     from .sweep import aggregate
 
-    path = Path(args.results)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    table = pd.read_csv(path)
-    missing = {"codec", "point"} - set(table.columns)
-    if missing:
-        raise ValueError(f"{path} is not an `ecc bench` results CSV (no {', '.join(sorted(missing))} column)")
-    if "files" not in table.columns:  # a per-file CSV: aggregate it first
-        present = [m for m in METRICS if m in table.columns]
-        table = aggregate(table, present)
+    tables = []
+    for name in args.results:
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        table = pd.read_csv(path)
+        missing = {"codec", "point"} - set(table.columns)
+        if missing:
+            raise ValueError(f"{path} is not an `ecc bench` results CSV (no {', '.join(sorted(missing))} column)")
+        if "files" not in table.columns:  # a per-file CSV: aggregate it first
+            table = aggregate(table, [m for m in METRICS if m in table.columns])
+        if len(args.results) > 1 and "split" not in table.columns:  # result sets side by side, named by folder
+            table.insert(0, "split", path.resolve().parent.name)
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
     metrics = _list(args.metrics, METRICS, "metric") if args.metrics else [m for m in METRICS if m in table.columns]
-    _report(table, metrics, Path(args.out) if args.out else path.parent, args.anchor)
+    out = Path(args.out) if args.out else Path(args.results[0]).parent
+    if len(args.results) > 1:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "aggregate.csv", index=False)
+        cols = [c for c in ("split", "codec", "point", "files", "file_kbps", "payload_kbps", *metrics) if c in table.columns]
+        (out / "README.md").write_text(
+            "# Result sets side by side\n\n" + ", ".join(f"`{r}`" for r in args.results)
+            + ", one `split` per set (each aggregated over its own files; see each set's README for data and "
+            "metric details).\n\n" + table[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
+    _report(table, metrics, out, args.anchor)

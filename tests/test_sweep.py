@@ -1,4 +1,5 @@
 """The sweep runner: parallel, cached, resumable; the bench/plot CLI end to end."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,3 +105,13 @@ def test_bench_reports_splits_side_by_side(tmp_path, sample_paths):
     assert table.loc[2, "stoi"] == pytest.approx(unseen["stoi"].mean())
     assert "unseen" in (out / "README.md").read_text() and (out / "rd_stoi.png").is_file()
     assert set(pd.read_csv(out / "rd_stoi.csv")["split"]) == {"test", "unseen"}
+    # the same tables from two separately published result sets, drawn side by side by `ecc plot`
+    for split in ("test", "unseen"):
+        (tmp_path / f"set-{split}").mkdir()
+        per_file[per_file["split"] == split].drop(columns="split").to_csv(tmp_path / f"set-{split}" / "per_file.csv",
+                                                                           index=False)
+    assert main(["plot", str(tmp_path / "set-test" / "per_file.csv"), str(tmp_path / "set-unseen" / "per_file.csv"),
+                 "--out", str(tmp_path / "both")]) == 0
+    both = pd.read_csv(tmp_path / "both" / "aggregate.csv")
+    assert list(both["split"]) == ["set-test", "set-test", "set-unseen", "set-unseen"]
+    np.testing.assert_allclose(both["stoi"], table["stoi"])
