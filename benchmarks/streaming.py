@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         f"# Streaming ({args.model})\n\n`python -m benchmarks.streaming --data {args.data} --minutes {args.minutes}`, "
         "one torch thread (the vocoder's training job ran beside it on the 2 cores, so times are pessimistic).\n\n## Identical to file mode\n\nEach file pushed 20 ms at a time through `StreamEncoder`, "
         "the bytes 64 at a time through `StreamDecoder`; compared with file mode (`compress`) of the same chunk "
-        "length (20 s: the zoo model itself; 1 s: the model with `chunk_seconds=1`). File kbps: format-2 files "
+        "length (20 s: the zoo model itself; 1 s: the model with `chunk_seconds=1`). File kbps: format-4 files "
         "(at 1 s chunks, one section per second); stream kbps: the streamable framing (format 5).\n\n"
         + summary.reset_index().to_markdown(index=False, floatfmt=".3f")
         + "\n\n## Latency and speed per chunk (one thread)\n\nAlgorithmic latency = one chunk: each chunk is "
