@@ -230,8 +230,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
     if args.anchor and anchor is None:
         print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
-    data = "; ".join(f"{name} ({len(files[name])} files)" for name in splits) if len(splits) > 1 else \
-        f"{next(iter(splits.values()))} ({len(next(iter(files.values())))} files)"
+    data = "; ".join(f"{name if len(splits) > 1 else folder} ({len(files[name])} files)"
+                     for name, folder in splits.items())
     _report(result.aggregate, metrics, out, anchor, data=data)
     if args.html:
         from .listening import write_page

@@ -28,6 +28,7 @@ from benchmarks.bdrate import bd_rate
 from benchmarks.ecc_report import write_table
 from ecc.audio import audio_files, load_audio
 from ecc.neural_codec import NeuralCodec
+from ecc.zoo import q_at_kbps
 from entropy.bitstream import OPERATING_POINT_STEPS
 
 OUT = Path("rd_curves/variable_rate")
@@ -48,20 +49,11 @@ def calibrate(model: NeuralCodec, clips: list[np.ndarray], targets: dict[str, fl
     rows = [{"preset": f"(trained point {q:g})", "q": q, "target_kbps": math.nan, "dev_file_kbps": k} for q, k in trained]
     presets = []
     for name, target in tqdm(targets.items(), desc="presets"):
-        q = _interpolate_q(trained, target)
-        kbps = file_kbps(model.at(q), clips, seconds)
-        q = model.at(q).operating_point
-        presets.append({"name": name, "q": q, "kbps": round(kbps, 3)})
-        rows.append({"preset": name, "q": q, "target_kbps": target, "dev_file_kbps": kbps})
+        preset = model.at(q_at_kbps(trained, target))  # snapped to the container's grid
+        kbps = file_kbps(preset, clips, seconds)
+        presets.append({"name": name, "q": preset.operating_point, "kbps": round(kbps, 3)})
+        rows.append({"preset": name, "q": preset.operating_point, "target_kbps": target, "dev_file_kbps": kbps})
     return pd.DataFrame(rows), presets
-
-
-def _interpolate_q(points: list[tuple[float, float]], kbps: float) -> float:
-    """The operating point whose rate is ``kbps``, log-linearly between measured ``(q, kbps)`` points
-    (clamped to the trained range)."""
-    qs, rates = zip(*sorted(points))
-    q = float(np.interp(math.log(kbps), np.log(rates), qs))
-    return round(q * OPERATING_POINT_STEPS) / OPERATING_POINT_STEPS
 
 
 def compare(new: pd.DataFrame, old: pd.DataFrame, metrics: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -69,13 +69,14 @@ class ECCConfig:
 
 @dataclass
 class CodecOutput:
-    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]`` (and per latent part);
-    with a harmonic source, the decoder's pitch logits ``[B, classes + 1, T]`` and the input's YIN
-    pitch ``[B, T]`` (Hz)."""
+    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]`` (and per latent part),
+    the latent codec's auxiliary losses; with a harmonic source, the decoder's pitch logits
+    ``[B, classes + 1, T]`` and the input's YIN pitch ``[B, T]`` (Hz)."""
 
     wav_hat: torch.Tensor
     bits: torch.Tensor
     part_bits: dict[str, torch.Tensor]
+    aux: dict[str, torch.Tensor]
     pitch_logits: torch.Tensor | None = None
     pitch: torch.Tensor | None = None
 
@@ -108,7 +109,7 @@ class ECCCodec(NeuralCodec):
         if self.harmonic is not None:
             pitch = yin_pitch(wav, self.config.stft.hop, self.sample_rate, self.config.source)
         wav_hat, logits = self._decode(out.y_hat, spec.shape[-1], wav.shape[-1], pitch if self.training else None)
-        return CodecOutput(wav_hat, out.total_bits, out.bits, logits, pitch)
+        return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, logits, pitch)
 
     def _decode(self, y_hat: torch.Tensor, frames: int, length: int,
                 pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -128,9 +129,6 @@ class ECCCodec(NeuralCodec):
             voicing = (pitch > 0).to(spec.real.dtype)
         source = harmonic_source(pitch, voicing, self.config.stft.hop, self.sample_rate, length)
         return self.stft.istft(spec + gains * self.stft.stft(source), length), logits
-
-    def aux_loss(self) -> torch.Tensor:
-        return self.latent.aux_loss()
 
     # -- the family's part of coding (see NeuralCodec) --------------------------------------------
     def analyse(self, wav: torch.Tensor) -> torch.Tensor:

@@ -71,10 +71,10 @@ def train(config: TrainConfig) -> Path:
     model = ECCCodec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
-    gain_params = [p for n, p in model.named_parameters() if n.startswith("latent.gain.")]
-    others = [p for p in main_params if all(p is not g for g in gain_params)]
-    groups = [{"params": others, "lr_scale": 1.0}]
+    main_named = [(n, p) for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    main_params = [p for _, p in main_named]
+    gain_params = [p for n, p in main_named if n.startswith("latent.gain.")]
+    groups = [{"params": [p for n, p in main_named if not n.startswith("latent.gain.")], "lr_scale": 1.0}]
     if gain_params:
         groups.append({"params": gain_params, "lr_scale": config.gain_lr_scale})
     optimizer = torch.optim.Adam(groups, lr=config.lr)
@@ -135,11 +135,11 @@ def train(config: TrainConfig) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step) * group.get("lr_scale", 1.0)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        aux_optimizer.zero_grad(set_to_none=True)
+        # the forward's aux losses reach the quantiles only (they see the prior's weights detached)
+        (loss + sum(result.aux.values())).backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
         optimizer.step()
-        aux_optimizer.zero_grad(set_to_none=True)
-        model.aux_loss().backward()
         average_gradients(aux_params, context)
         aux_optimizer.step()
         step += 1

@@ -20,6 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .neural_codec import NeuralCodec, load_codec
 
 ZOO_DIR = Path(__file__).parent / "zoo"
@@ -128,12 +130,14 @@ def load_at_kbps(name: str, kbps: float) -> NeuralCodec:
     low, high = points[0][1], points[-1][1]
     if not low <= kbps <= high:
         raise ValueError(f"{kbps:g} kbps is outside the range of {name!r}'s model: {low:g} to {high:g} kbps (nominal)")
-    for (q0, k0), (q1, k1) in zip(points, points[1:]):
-        if k0 <= kbps <= k1:
-            frac = 0.0 if k1 == k0 else (math.log(kbps) - math.log(k0)) / (math.log(k1) - math.log(k0))
-            q = q0 + frac * (q1 - q0)
-            break
-    return _load_file(found.checkpoint).at(q, f"{found.checkpoint.stem}@{kbps:g}kbps")
+    return _load_file(found.checkpoint).at(q_at_kbps(points, kbps), f"{found.checkpoint.stem}@{kbps:g}kbps")
+
+
+def q_at_kbps(points: list[tuple[float, float]], kbps: float) -> float:
+    """The operating point whose rate is ``kbps``, linear in log rate between measured ``(q, kbps)``
+    points (rates rising with ``q``; clamped to the points' range)."""
+    qs, rates = zip(*sorted(points))
+    return float(np.interp(math.log(kbps), np.log(rates), qs))
 
 
 def load_model_by_hash(weights_hash: bytes) -> NeuralCodec:

@@ -190,9 +190,9 @@ class ECCLatentCodec(LatentCodec):
         """``-log2`` of the continuous model's likelihood of every coded symbol, under the
         decoder-side parameters."""
         y = self._gain(y, q)
-        hyper, z_bits = self.hyperprior.compress(RangeEncoder(), y)
+        hyper, z_hat = self.hyperprior.compress(RangeEncoder(), y)
         y_lanes, w = self._lanes(y.double().numpy()), self.slices.width
-        total = [z_bits]
+        total = [float(-torch.log2(self.hyperprior.prior.likelihood(z_hat)).sum())]
 
         def measure(rows, t: int, i: int, mean, scale, skip) -> np.ndarray:
             y_hat = self.gaussian.encode_array(RangeEncoder(), y_lanes[rows, i * w : (i + 1) * w, t], scale, mean, skip)

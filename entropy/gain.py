@@ -35,13 +35,6 @@ class LatentGain(nn.Module):
     def rates(self) -> int:
         return self.log_gain.shape[0]
 
-    def check(self, q: float) -> float:
-        """``q`` as a float; ``ValueError`` unless it lies in ``[0, rates - 1]``."""
-        q = float(q)
-        if not 0.0 <= q <= self.rates - 1:
-            raise ValueError(f"operating point {q} outside [0, {self.rates - 1}]")
-        return q
-
     def _interpolate(self, logs: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """Vectors ``[B, C, 1]`` at points ``q`` ``[B]`` (geometric interpolation)."""
         q = q.to(logs.dtype).clamp(0, self.rates - 1)

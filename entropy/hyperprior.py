@@ -44,12 +44,11 @@ class Hyperprior(nn.Module):
         bits = -torch.log2(likelihood).flatten(1).sum(1)
         return self.synthesis(z_hat)[..., : y.shape[-1]], bits
 
-    def compress(self, encoder: RangeEncoder, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def compress(self, encoder: RangeEncoder, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Code ``z`` of ``y``; returns the exact features ``[B, hidden, T]`` (float64, as the decoder
-        gets them) and the ideal bits of ``z``."""
+        gets them) and the coded ``z_hat``."""
         z_hat = self.prior.compress(encoder, self._analyse(y))
-        bits = float(-torch.log2(self.prior.likelihood(z_hat)).sum())
-        return exact(self.synthesis)(z_hat)[..., : y.shape[-1]], bits
+        return exact(self.synthesis)(z_hat)[..., : y.shape[-1]], z_hat
 
     def decompress(self, decoder: RangeDecoder, batch: int, frames: int) -> torch.Tensor:
         """The exact features ``[batch, hidden, frames]``."""
