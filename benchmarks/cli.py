@@ -104,7 +104,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data_dir", nargs="*",
                    help="folder(s) of speech files (default: bundled samples/); several folders are reported as "
                         "splits side by side, e.g. data/speech/test data/speech/unseen")
-    p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma list of {', '.join(CODECS)} (default: all)")
+    p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma list of {', '.join(CODECS)} (default {DEFAULT_CODECS})")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma list of {', '.join(METRICS)} (default {DEFAULT_METRICS})")
     p.add_argument("--anchor", default="opus", help="BD-rate anchor codec (default opus)")
     p.add_argument("--points", action="append", default=[], metavar="CODEC=P1,P2",

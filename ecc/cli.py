@@ -216,30 +216,18 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     import json
+    from dataclasses import replace
 
-    from .codec import ECCConfig
     from .discriminator import AdversarialConfig
     from .train import TrainConfig, train
 
-    config = TrainConfig()
-    if args.config:
-        raw = json.loads(Path(args.config).read_text())
-        model = ECCConfig.from_dict(raw.pop("model")) if "model" in raw else None
-        for key in ("reinit", "lmbdas", "rate_gains"):
-            if key in raw:
-                raw[key] = tuple(raw[key])
-        if raw.get("adversarial") is not None:
-            raw["adversarial"] = AdversarialConfig.from_dict(raw["adversarial"])
-        config = TrainConfig(**raw, model=model)
+    config = TrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else TrainConfig()
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
                                    ("lmbda", args.lmbda), ("init_from", args.init_from),
                                    ("batch", args.batch), ("seed", args.seed), ("lr", args.lr),
                                    ("lr_end", args.lr_end)) if v is not None}
-    from dataclasses import replace
-
     if args.adversarial and config.adversarial is None:
         overrides["adversarial"] = AdversarialConfig()
-
     train(replace(config, **overrides))
 
 
@@ -264,7 +252,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     if (args.nominal_kbps is None) == (args.presets is None):
         raise InputError("give --nominal-kbps (a fixed-rate model) or --presets (a variable-rate one)")
     presets = json.loads(Path(args.presets).read_text()) if args.presets else None
-    model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description, presets, args.half)
+    model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description, presets, args.half,
+                   args.vocoder)
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
 
 
@@ -313,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the zoo: name, nominal kbps, family, model file, description")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("train", help="train (or resume) an ECC model; resumes from OUT/last.pt")
-    p.add_argument("--config", help="JSON TrainConfig (fields of ecc.train.TrainConfig; 'model' = ECCConfig)")
+    p = sub.add_parser("train", help="train (or resume) an ecc or ecc-mel model; resumes from OUT/last.pt")
+    p.add_argument("--config", help="JSON TrainConfig (fields of ecc.train.TrainConfig; 'family' picks the codec "
+                                    "family, 'model' is that family's config: ECCConfig or ECCMelConfig)")
     p.add_argument("--data", help="folder of training audio (default data/asterisk/train)")
     p.add_argument("--out", help="run folder (default runs/ecc)")
     p.add_argument("--steps", type=int)
@@ -347,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--presets", help='a variable-rate model\'s named operating points: JSON file of '
                                      '[{"name": ..., "q": ..., "kbps": ...}] (benchmarks/variable_rate.py writes one)')
     p.add_argument("--half", action="store_true", help="store float weights as float16 (half the size)")
+    p.add_argument("--vocoder", help="an ecc-mel model: take its vocoder from this vocoder file or vocoder training "
+                                     "checkpoint (e.g. a later step of the shared vocoder's run)")
     p.add_argument("--description", default="", help="one line for `ecc models`")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)

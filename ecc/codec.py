@@ -1,5 +1,9 @@
 """The ECC family: STFT + causal conv transform around the ECC latent codec (scalar quantization,
-hyperprior, channel slices + LRP, temporal context, entropy skip, per-rate gains)."""
+hyperprior, channel slices + LRP, temporal context, entropy skip, per-rate gains).
+
+:class:`ConvSTFTCodec` is the analysis side (compressed STFT -> causal conv encoder -> ECC latent
+codec) that the ECC family shares with the vocoder family :mod:`ecc.mel_codec`.
+"""
 from __future__ import annotations
 
 import math
@@ -17,6 +21,29 @@ from .transforms.source import HarmonicHead, HarmonicSourceConfig, PitchClasses,
 from .transforms.stft import CompressedSTFT, STFTConfig
 
 
+def analysis_problems(stft: STFTConfig, transform: ConvTransformConfig, latent: ECCLatentConfig,
+                      chunk_seconds: float) -> list[str]:
+    """What is inconsistent in the shared analysis side's configuration (empty when nothing)."""
+    problems = []
+    if transform.latent != latent.latent:
+        problems.append(f"transform.latent ({transform.latent}) != latent.latent ({latent.latent})")
+    if transform.in_channels != 2 * stft.bins:
+        problems.append(f"transform.in_channels ({transform.in_channels}) != 2 x STFT bins ({2 * stft.bins})")
+    if latent.latent % latent.slices:
+        problems.append(f"latent.latent ({latent.latent}) is not divisible into {latent.slices} slices")
+    if chunk_seconds <= 0:
+        problems.append(f"chunk_seconds must be positive, got {chunk_seconds}")
+    return problems
+
+
+def analysis_parts(d: dict) -> tuple[STFTConfig, ConvTransformConfig, ECCLatentConfig]:
+    """The shared analysis side's configs from a config dict (``stft``, ``transform``, ``latent``)."""
+    transform = dict(d.get("transform", {}))
+    if "strides" in transform:
+        transform["strides"] = tuple(transform["strides"])
+    return STFTConfig(**d.get("stft", {})), ConvTransformConfig(**transform), ECCLatentConfig(**d.get("latent", {}))
+
+
 @dataclass(frozen=True)
 class ECCConfig:
     """Everything that defines an ECC model's architecture."""
@@ -28,28 +55,13 @@ class ECCConfig:
     chunk_seconds: float = 20.0  # coding works on independent chunks of this length (bounded memory)
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.transform.latent != self.latent.latent:
-            problems.append(f"transform.latent ({self.transform.latent}) != latent.latent ({self.latent.latent})")
-        if self.transform.in_channels != 2 * self.stft.bins:
-            problems.append(f"transform.in_channels ({self.transform.in_channels}) != 2 x STFT bins ({2 * self.stft.bins})")
-        if self.latent.latent % self.latent.slices:
-            problems.append(f"latent.latent ({self.latent.latent}) is not divisible into {self.latent.slices} slices")
-        if self.chunk_seconds <= 0:
-            problems.append(f"chunk_seconds must be positive, got {self.chunk_seconds}")
+        problems = analysis_problems(self.stft, self.transform, self.latent, self.chunk_seconds)
         if problems:
             raise ValueError("invalid ECCConfig: " + "; ".join(problems))
 
     @classmethod
     def from_dict(cls, d: dict) -> "ECCConfig":
-        transform = dict(d.get("transform", {}))
-        if "strides" in transform:
-            transform["strides"] = tuple(transform["strides"])
-        return cls(
-            STFTConfig(**d.get("stft", {})), ConvTransformConfig(**transform),
-            ECCLatentConfig(**d.get("latent", {})), HarmonicSourceConfig(**d.get("source", {})),
-            d.get("chunk_seconds", 20.0),
-        )
+        return cls(*analysis_parts(d), HarmonicSourceConfig(**d.get("source", {})), d.get("chunk_seconds", 20.0))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,31 +70,56 @@ class ECCConfig:
     def sample_rate(self) -> int:
         return self.stft.sample_rate
 
-    @property
-    def samples_per_latent_frame(self) -> int:
-        return self.stft.hop * self.transform.downsample
-
-    @property
-    def latent_frame_rate(self) -> float:
-        return self.stft.sample_rate / self.samples_per_latent_frame
-
 
 @dataclass
 class CodecOutput:
-    """Training-path output: ``wav_hat`` ``[B, N]``, estimated ``bits`` ``[B]`` (and per latent part),
-    the latent codec's auxiliary losses; with a harmonic source, the decoder's pitch logits
-    ``[B, classes + 1, T]`` and the input's YIN pitch ``[B, T]`` (Hz)."""
+    """Training-path output: ``wav_hat`` ``[B, N]`` (None when not synthesized), estimated ``bits``
+    ``[B]`` (and per latent part), the latent codec's auxiliary losses, the family's own
+    reconstruction ``losses`` in its intermediate representation (e.g. log-mel L1); with a harmonic
+    source, the decoder's pitch logits ``[B, classes + 1, T]`` and the input's YIN pitch ``[B, T]`` (Hz)."""
 
-    wav_hat: torch.Tensor
+    wav_hat: torch.Tensor | None
     bits: torch.Tensor
     part_bits: dict[str, torch.Tensor]
     aux: dict[str, torch.Tensor]
     pitch_logits: torch.Tensor | None = None
     pitch: torch.Tensor | None = None
+    losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class ConvSTFTCodec(NeuralCodec):
+    """The shared analysis side: waveform ``[B, N]`` -> compressed STFT ``[B, 2F, T]`` (T = N // hop + 1)
+    -> causal conv encoder -> latent ``[B, C, ceil(T / downsample)]`` -> ECC latent codec. A family
+    built on it adds the decoder (:meth:`synthesize`). Its config has ``stft``, ``transform``,
+    ``latent`` and ``chunk_seconds``."""
+
+    def __init__(self, config, name: str) -> None:
+        super().__init__(config, name)
+        self.stft = CompressedSTFT(config.stft)
+        self.encoder = ConvEncoder(config.transform)
+        self.latent = ECCLatentCodec(config.latent)
+
+    def frames(self, samples: int) -> int:
+        """Spectral frames (hop-spaced, centered) of ``samples`` samples."""
+        return samples // self.config.stft.hop + 1
+
+    def analyse(self, wav: torch.Tensor) -> torch.Tensor:
+        return self.encoder(self.stft.analysis(wav))
+
+    def latent_shape(self, samples: int) -> tuple[int, int]:
+        return self.config.latent.latent, math.ceil(self.frames(samples) / self.config.transform.downsample)
+
+    @property
+    def min_samples(self) -> int:
+        return self.config.stft.n_fft
+
+    @property
+    def frame_samples(self) -> int:
+        return self.config.stft.hop * self.config.transform.downsample
 
 
 @register
-class ECCCodec(NeuralCodec):
+class ECCCodec(ConvSTFTCodec):
     """Waveform ``[B, N]`` at ``config.stft.sample_rate`` -> latent -> bits -> waveform."""
 
     family = "ecc"
@@ -91,18 +128,19 @@ class ECCCodec(NeuralCodec):
 
     def __init__(self, config: ECCConfig = ECCConfig(), name: str = "ecc") -> None:
         super().__init__(config, name)
-        self.stft = CompressedSTFT(config.stft)
-        self.encoder = ConvEncoder(config.transform)
         self.decoder = ConvDecoder(config.transform)
-        self.latent = ECCLatentCodec(config.latent)
         self.harmonic = (HarmonicHead(config.transform.hidden, config.stft.bins, config.source)
                          if config.source.enabled else None)
         self.pitch_classes = PitchClasses(config.source)
 
-    def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None) -> CodecOutput:
+    def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None,
+                synthesize: bool = True) -> CodecOutput:
         """``q``: operating point(s) of a variable-rate model (``[B]`` or one number). In training mode
         the harmonic source follows the input's YIN pitch (teacher forcing); in eval mode, the
-        decoder's own pitch, as in coding."""
+        decoder's own pitch, as in coding. The waveform is this family's only reconstruction, so
+        ``synthesize=False`` is refused."""
+        if not synthesize:
+            raise ValueError("the ecc family reconstructs the waveform only: it cannot train without synthesis")
         spec = self.stft.analysis(wav)
         out = self.latent(self.encoder(spec), mode, q)
         pitch = None
@@ -131,23 +169,8 @@ class ECCCodec(NeuralCodec):
         return self.stft.istft(spec + gains * self.stft.stft(source), length), logits
 
     # -- the family's part of coding (see NeuralCodec) --------------------------------------------
-    def analyse(self, wav: torch.Tensor) -> torch.Tensor:
-        return self.encoder(self.stft.analysis(wav))
-
     def synthesize(self, y_hat: torch.Tensor, samples: int) -> torch.Tensor:
-        return self._decode(y_hat, samples // self.config.stft.hop + 1, samples)[0]
-
-    def latent_shape(self, samples: int) -> tuple[int, int]:
-        frames = samples // self.config.stft.hop + 1
-        return self.config.latent.latent, math.ceil(frames / self.config.transform.downsample)
-
-    @property
-    def min_samples(self) -> int:
-        return self.config.stft.n_fft
-
-    @property
-    def frame_samples(self) -> int:
-        return self.config.samples_per_latent_frame
+        return self._decode(y_hat, self.frames(samples), samples)[0]
 
     # -- model files -----------------------------------------------------------------------------
     @classmethod

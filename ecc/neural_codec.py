@@ -5,11 +5,12 @@ A family (a subclass registered with :func:`ecc.registry.register`) supplies
 - ``analyse(wav [1, N]) -> y [1, C, T]`` and ``synthesize(y_hat [1, C, T], samples) -> wav [1, samples]``,
 - ``latent_shape(samples) -> (C, T)``, ``min_samples`` and ``frame_samples``,
 - ``self.latent``: a :class:`~entropy.latent_codec.LatentCodec`, and a config dataclass with
-  ``to_dict``/``from_dict``, ``sample_rate`` and ``chunk_seconds``.
+  ``to_dict``/``from_dict``, ``sample_rate`` and ``chunk_seconds``,
+- for ``ecc train``: ``forward(wav [B, N], mode, q, synthesize=True) -> ecc.codec.CodecOutput``.
 
 This class writes the rest once: chunking (independent chunks, bounded memory), exact coding
 (range coding; synthesis in float64 on one thread, so the encoder's reconstruction is the decoder's
-output), the weights hash, the container (which records family and operating point) and
+output, unless the family sets ``exact_synthesis = False``), the weights hash, the container (which records family and operating point) and
 safetensors save/load.
 """
 from __future__ import annotations
@@ -41,6 +42,11 @@ class NeuralCodec(nn.Module):
     family_id: ClassVar[int]
     config_class: ClassVar[type]
     latent: LatentCodec
+
+    exact_synthesis: ClassVar[bool] = True
+    """True: synthesis runs in float64 on one thread, so decoded audio is the same on every machine
+    and thread count. False (e.g. a family ending in a neural vocoder, too slow in float64): float32,
+    so the audio agrees only to float tolerance. The coded symbols are exact either way."""
 
     def __init__(self, config, name: str) -> None:
         super().__init__()
@@ -163,8 +169,11 @@ class NeuralCodec(nn.Module):
         return self.analyse(wav)
 
     def _synthesize(self, y_hat: torch.Tensor, samples: int) -> np.ndarray:
-        """Decoded audio ``[samples]`` of one chunk's latent, in float64 on one thread: the
-        encoder-side reconstruction and the decoder's output are the same numbers."""
+        """Decoded audio ``[samples]`` of one chunk's latent. With :attr:`exact_synthesis`, in float64
+        on one thread: the encoder-side reconstruction and the decoder's output are the same numbers
+        on every machine; otherwise in float32 on the caller's threads."""
+        if not self.exact_synthesis:
+            return self.synthesize(y_hat, max(samples, self.min_samples))[0, :samples].numpy()
         twin = self.__dict__.get("_float64_twin")
         if twin is None:
             twin = self.__dict__["_float64_twin"] = copy.deepcopy(self).double().eval()

@@ -35,7 +35,7 @@ def register(codec: type) -> type:
 
 
 def _builtin() -> None:
-    from . import codec  # noqa: F401  (registers "ecc")
+    from . import codec, mel_codec  # noqa: F401  (register "ecc", "ecc-mel")
 
 
 def families() -> list[Family]:

@@ -1,5 +1,9 @@
-"""Training of ECC codecs: loss = reconstruction (multi-resolution STFT + log-mel) + lambda * kbps,
-optionally + adversarial and feature-matching losses against a spectral discriminator (GAN fine-tuning).
+"""Training of the codec families built on the ECC analysis side (``ecc``, ``ecc-mel``):
+loss = waveform reconstruction (multi-resolution STFT + log-mel) + the family's own reconstruction
+losses (``ecc-mel``: log-mel L1 of its decoder) + lambda * kbps, optionally + adversarial and
+feature-matching losses against a spectral discriminator (GAN fine-tuning). Parameters named in
+``freeze`` stay as initialized (e.g. train an ``ecc-mel`` decoder on a trained ECC encoder and latent
+codec, so the bitstream and its rates are the ECC model's).
 
 Resumable: ``OUT/last.pt`` holds model, optimizers, step and RNG state, written every
 ``checkpoint_every`` steps; running the same command again continues from it.
@@ -14,7 +18,7 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +27,22 @@ from tqdm import tqdm
 
 from entropy.ecc_latent import upgrade_state_names
 
-from .codec import ECCCodec, ECCConfig
+from .codec import ConvSTFTCodec, ECCConfig
 from .data import CropSampler
 from .distributed import Context, average_gradients, gather_digests, setup, shutdown
 from .discriminator import (AdversarialConfig, MultiResolutionDiscriminator, discriminator_loss,
                             feature_matching_loss, generator_loss)
 from .losses import MultiResolutionSTFTLoss, compressed_complex_loss
+from .mel_codec import ECCMelConfig
+from .neural_codec import load_codec
+from .registry import family
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. ``lmbda`` weighs kbps against the reconstruction loss."""
 
+    family: str = "ecc"  # the codec family trained: "ecc" or "ecc-mel"
     data: str = "data/asterisk/train"
     out: str = "runs/ecc"
     steps: int = 20000
@@ -43,19 +51,46 @@ class TrainConfig:
     lr: float = 5e-4
     lr_end: float | None = None  # cosine decay from lr to lr_end over the run's steps; None: constant lr
     lmbda: float = 0.05
-    lmbdas: tuple[float, ...] = ()  # variable rate: one lambda per trained rate (step s trains rate s % len); overrides lmbda
+    lmbdas: tuple[float, ...] = ()  # variable rate: one lambda per trained rate; overrides lmbda
+    rate_sampling: str = "cycle"  # variable rate: "cycle" (step s trains rate s % rates) or "uniform" (q ~ U[0, rates - 1] per example, lambda interpolated in log)
     rate_gains: tuple[float, ...] = ()  # variable rate, with init_from: initial latent gain of each rate (default 1)
     gain_lr_scale: float = 10.0  # variable rate: the gain vectors learn this many times faster than the rest
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
     complex_weight: float = 0.0  # weight of the compressed complex-spectrum loss (scores phase); 0: off
+    waveform_weight: float = 1.0  # weight of the waveform losses (STFT + mel of the output); 0: no synthesis (ecc-mel: log-mel loss only)
+    freeze: tuple[str, ...] = ()  # parameter-name prefixes kept as initialized (e.g. "encoder.", "latent.", "vocoder.")
+    vocoder_from: str | None = None  # ecc-mel: the vocoder (file or training checkpoint) its vocoder starts from
     seed: int = 0
     init_from: str | None = None  # fine-tune from this checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
     latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
     checkpoint_every: int = 250
     adversarial: AdversarialConfig | None = None  # GAN fine-tuning; None: reconstruction + rate only
-    model: ECCConfig | None = None  # architecture; None: init_from's (or the resumed run's), else the default
+    model: ECCConfig | ECCMelConfig | None = None  # architecture; None: the resumed run's, else init_from's (same family), else the default
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """From JSON values: lists become tuples, ``model`` the family's config, ``adversarial`` an
+        :class:`AdversarialConfig`; ``ValueError`` naming unknown fields."""
+        d = dict(d)
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
+        for key in ("reinit", "lmbdas", "rate_gains", "freeze"):
+            if key in d:
+                d[key] = tuple(d[key])
+        if d.get("model") is not None:
+            d["model"] = family(d.get("family", "ecc")).codec.config_class.from_dict(d["model"])
+        if d.get("adversarial") is not None:
+            d["adversarial"] = AdversarialConfig.from_dict(d["adversarial"])
+        return cls(**d)
+
+    def __post_init__(self) -> None:
+        if self.rate_sampling not in ("cycle", "uniform"):
+            raise ValueError(f"rate_sampling must be 'cycle' or 'uniform', got {self.rate_sampling!r}")
+        if self.model is not None and not isinstance(self.model, family(self.family).codec.config_class):
+            raise ValueError(f"model is a {type(self.model).__name__}, not the {self.family} family's config")
 
 
 def train(config: TrainConfig) -> Path:
@@ -68,17 +103,24 @@ def train(config: TrainConfig) -> Path:
     random.seed(config.seed + context.rank)
     torch.manual_seed(config.seed + context.rank)
     resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
-    model = ECCCodec(_architecture(config, resumed), name=out.name)
+    if resumed is not None and resumed.get("family", "ecc") != config.family:
+        raise ValueError(f"{last} is a {resumed.get('family', 'ecc')} run, not {config.family}")
+    model = family(config.family).codec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
-    aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    main_named = [(n, p) for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    for name, p in model.named_parameters():
+        p.requires_grad_(not name.startswith(config.freeze) if config.freeze else True)
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError(f"freeze {list(config.freeze)} leaves nothing to train")
+    aux_params = [p for n, p in trainable if n.endswith("quantiles")]
+    main_named = [(n, p) for n, p in trainable if not n.endswith("quantiles")]
     main_params = [p for _, p in main_named]
     gain_params = [p for n, p in main_named if n.startswith("latent.gain.")]
     groups = [{"params": [p for n, p in main_named if not n.startswith("latent.gain.")], "lr_scale": 1.0}]
     if gain_params:
         groups.append({"params": gain_params, "lr_scale": config.gain_lr_scale})
     optimizer = torch.optim.Adam(groups, lr=config.lr)
-    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3) if aux_params else None
     adversary = Adversary(config.adversarial, model.sample_rate) if config.adversarial else None
     step = 0
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate),
@@ -86,7 +128,8 @@ def train(config: TrainConfig) -> Path:
     if resumed is not None:
         model.load_state_dict(upgrade_state_names(resumed["state"], "latent."))
         optimizer.load_state_dict(resumed["optimizer"])
-        aux_optimizer.load_state_dict(resumed["aux_optimizer"])
+        if aux_optimizer is not None and "aux_optimizer" in resumed:
+            aux_optimizer.load_state_dict(resumed["aux_optimizer"])
         step = resumed["step"]
         if adversary is not None and "discriminator" in resumed:
             adversary.load_state_dict(resumed["discriminator"])
@@ -98,13 +141,17 @@ def train(config: TrainConfig) -> Path:
         if context.is_main:
             print(f"resumed {last} at step {step}")
     elif config.init_from:
-        kept = load_matching(model, ECCCodec.load(config.init_from).state_dict(), config.reinit)
+        kept = load_matching(model, load_codec(config.init_from).state_dict(), config.reinit)
         if context.is_main:
             print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
         if config.rate_gains:
             init_rate_gains(model, config.rate_gains)
+    if resumed is None and config.vocoder_from:
+        attach_vocoder(model, config.vocoder_from)
+        if context.is_main:
+            print(f"vocoder from {config.vocoder_from}")
     if context.is_main:
         (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate, overshoot_weight=config.overshoot_weight)
@@ -116,12 +163,16 @@ def train(config: TrainConfig) -> Path:
     start = time.time()
     while step < config.steps:
         wav = sampler.batch(config.batch)
-        rate = step % len(config.lmbdas) if config.lmbdas else None
-        result = forward(wav, "ste", rate)
-        losses = criterion(result.wav_hat, wav)
-        kbps = result.bits.mean() / config.crop_seconds / 1000
-        lmbda = config.lmbda if rate is None else config.lmbdas[rate]
-        loss = losses["stft"] + losses["mel"] + lmbda * kbps
+        q, lmbda = operating_points(config, model.rates, step, len(wav))
+        result = forward(wav, "ste", q, synthesize=config.waveform_weight > 0)
+        losses = dict(result.losses)
+        loss = sum(losses.values(), torch.zeros(()))
+        if result.wav_hat is not None:
+            losses.update(criterion(result.wav_hat, wav))
+            loss = loss + config.waveform_weight * (losses["stft"] + losses["mel"])
+        kbps_each = result.bits / config.crop_seconds / 1000
+        kbps = kbps_each.mean()
+        loss = loss + (lmbda * kbps_each).mean()
         if config.complex_weight:
             losses["complex"] = compressed_complex_loss(result.wav_hat, wav)
             loss = loss + config.complex_weight * losses["complex"]
@@ -135,16 +186,19 @@ def train(config: TrainConfig) -> Path:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step) * group.get("lr_scale", 1.0)
         optimizer.zero_grad(set_to_none=True)
-        aux_optimizer.zero_grad(set_to_none=True)
         # the forward's aux losses reach the quantiles only (they see the prior's weights detached)
-        (loss + sum(result.aux.values())).backward()
+        if aux_optimizer is not None:
+            aux_optimizer.zero_grad(set_to_none=True)
+        (loss + sum(result.aux.values()) if aux_optimizer is not None else loss).backward()
         torch.nn.utils.clip_grad_norm_(main_params, 5.0)
         optimizer.step()
-        average_gradients(aux_params, context)
-        aux_optimizer.step()
+        if aux_optimizer is not None:
+            average_gradients(aux_params, context)
+            aux_optimizer.step()
         step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", mel=f"{losses['mel'].item():.3f}", kbps=f"{kbps.item():.2f}")
+        mel_name = "mel" if "mel" in losses else "mel_l1"
+        bar.set_postfix(loss=f"{loss.item():.3f}", **{mel_name: f"{losses[mel_name].item():.3f}"}, kbps=f"{kbps.item():.2f}")
         if log is not None and step % 50 == 0:
             log.write(json.dumps({"step": step, "loss": loss.item(), **{k: v.item() for k, v in losses.items()},
                                   "kbps_noisy": kbps.item(), "lr": optimizer.param_groups[0]["lr"],
@@ -163,7 +217,7 @@ def train(config: TrainConfig) -> Path:
     return last
 
 
-def _parallel(model: ECCCodec, context: Context):
+def _parallel(model: ConvSTFTCodec, context: Context):
     """The model's forward, wrapped in DistributedDataParallel when there are several ranks (the
     quantiles, trained by the separate aux loss, are averaged by hand)."""
     if not context.distributed:
@@ -184,24 +238,61 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr_end + 0.5 * (config.lr - config.lr_end) * (1.0 + math.cos(math.pi * progress))
 
 
-def _architecture(config: TrainConfig, resumed: dict | None) -> ECCConfig:
-    """``config.model``, else the resumed run's, else ``init_from``'s, else the default; with
-    ``lmbdas``, made variable-rate with one gain vector per lambda."""
+def operating_points(config: TrainConfig, rates: int, step: int, batch: int) -> tuple[torch.Tensor | int | None, torch.Tensor]:
+    """The operating point(s) step ``step`` trains and the rate weight of each example ``[batch]``.
+
+    A fixed-rate model: ``None`` and ``lmbda``. A variable-rate one, ``cycle``: rate ``step % rates``
+    and its lambda; ``uniform``: ``q ~ U[0, rates - 1]`` per example ``[batch]`` and the lambdas
+    interpolated in log between the trained rates (``lmbda`` for all without ``lmbdas``)."""
+    lmbdas = torch.tensor(config.lmbdas or (config.lmbda,) * max(rates, 1))
+    if not rates:
+        return None, lmbdas[:1].expand(batch)
+    if config.rate_sampling == "cycle":
+        return step % rates, lmbdas[step % rates].expand(batch)
+    q = torch.rand(batch) * (rates - 1)
+    low = q.floor().long().clamp(max=rates - 2) if rates > 1 else torch.zeros(batch, dtype=torch.long)
+    frac = q - low
+    high = (low + 1).clamp(max=rates - 1)
+    return q, torch.exp((1 - frac) * lmbdas[low].log() + frac * lmbdas[high].log())
+
+
+def _architecture(config: TrainConfig, resumed: dict | None):
+    """``config.model``, else the resumed run's, else ``init_from``'s (of the same family), else the
+    family's default; with ``lmbdas``, made variable-rate with one gain vector per lambda."""
+    config_class = family(config.family).codec.config_class
     if config.model is not None:
         model = config.model
     elif resumed is not None:
-        model = ECCConfig.from_dict(resumed["config"])
+        model = config_class.from_dict(resumed["config"])
     elif config.init_from:
-        model = ECCCodec.load(config.init_from).config
+        source = load_codec(config.init_from)
+        if source.family != config.family:
+            raise ValueError(f"init_from {config.init_from} is a {source.family} model: give the {config.family} "
+                             "architecture as model (its layers whose names and shapes match are copied)")
+        model = source.config
     else:
-        model = ECCConfig()
+        model = config_class()
     if config.lmbdas and model.latent.rates != len(config.lmbdas):
         model = replace(model, latent=replace(model.latent, rates=len(config.lmbdas)))
     return model
 
 
+def attach_vocoder(model: torch.nn.Module, path: str | Path) -> None:
+    """Load the vocoder of ``path`` (a vocoder file or a vocoder training checkpoint) into
+    ``model.vocoder``; ``ValueError`` if the model has none or their configs differ."""
+    from .vocoder_train import read_vocoder
+
+    vocoder = read_vocoder(path)
+    own = getattr(model, "vocoder", None)
+    if own is None:
+        raise ValueError(f"vocoder_from: a {getattr(model, 'family', type(model).__name__)} model has no vocoder")
+    if own.config != vocoder.config:
+        raise ValueError(f"vocoder_from {path}: its config {vocoder.config} differs from the model's {own.config}")
+    own.load_state_dict(vocoder.state_dict())
+
+
 @torch.no_grad()
-def init_rate_gains(model: ECCCodec, gains: tuple[float, ...]) -> None:
+def init_rate_gains(model: ConvSTFTCodec, gains: tuple[float, ...]) -> None:
     """Start rate ``r``'s gain vector at the scalar ``gains[r]`` (its inverse at ``1 / gains[r]``)."""
     gain = model.latent.gain
     if gain is None or gain.rates != len(gains):
@@ -222,7 +313,7 @@ def load_matching(model: torch.nn.Module, state: dict[str, torch.Tensor], reinit
 
 
 @torch.no_grad()
-def scale_latent(model: ECCCodec, gain: float) -> None:
+def scale_latent(model: ConvSTFTCodec, gain: float) -> None:
     """Multiply the latent ``y`` by ``gain`` and undo it wherever ``y`` or ``y_hat`` is read.
 
     Quantization then runs on a ``gain`` times finer grid: the same model, more rate. The encoder's
@@ -290,22 +381,37 @@ def write_checkpoint(state: dict, path: Path, parameters, step: int) -> None:
     tmp.replace(path)
 
 
-def _checkpoint(model: ECCCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path,
+def _checkpoint(model: ConvSTFTCodec, optimizer, aux_optimizer, step: int, sampler: CropSampler, path: Path,
                 adversary: Adversary | None = None) -> None:
     state = {
-        "config": model.config.to_dict(), "name": model.name, "state": model.state_dict(),
-        "optimizer": optimizer.state_dict(), "aux_optimizer": aux_optimizer.state_dict(), "step": step,
+        "family": model.family, "config": model.config.to_dict(), "name": model.name, "state": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "step": step,
         "torch_rng": torch.get_rng_state(), "sampler_seed": int(sampler.rng.integers(2**63)),
     }
+    if aux_optimizer is not None:
+        state["aux_optimizer"] = aux_optimizer.state_dict()
     if adversary is not None:
         state["discriminator"] = adversary.state_dict()
     write_checkpoint(state, path, model.parameters(), step)
 
 
-def checkpoint_model(checkpoint: str | Path, name: str | None = None) -> ECCCodec:
+def _vocoder_step(path: str | Path) -> int | None:
+    """The training step of a vocoder checkpoint or exported file (None if it does not say)."""
+    import zipfile
+
+    from .vocoder_train import load_generator
+    from .weights import load_weights
+
+    if zipfile.is_zipfile(path):
+        return load_generator(path)[1]
+    return load_weights(path)[1].get("record", {}).get("step")
+
+
+def checkpoint_model(checkpoint: str | Path, name: str | None = None) -> ConvSTFTCodec:
     """The model of a training checkpoint (``OUT/last.pt``), coding tables built, eval mode."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model = ECCCodec(ECCConfig.from_dict(ckpt["config"]), name=name or Path(checkpoint).parent.name)
+    cls = family(ckpt.get("family", "ecc")).codec
+    model = cls(cls.config_class.from_dict(ckpt["config"]), name=name or Path(checkpoint).parent.name)
     model.load_state_dict(upgrade_state_names(ckpt["state"], "latent."))
     model.eval()
     model.update()
@@ -313,13 +419,16 @@ def checkpoint_model(checkpoint: str | Path, name: str | None = None) -> ECCCode
 
 
 def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: float | None = None,
-           description: str = "", presets: list[dict] | None = None, half: bool = False) -> ECCCodec:
+           description: str = "", presets: list[dict] | None = None, half: bool = False,
+           vocoder: str | Path | None = None) -> ConvSTFTCodec:
     """Turn a training checkpoint into a zoo model: tables built, optimizers dropped, eval mode.
 
     Writes ``out`` (safetensors; ``half``: float weights as float16) and beside it ``out`` with
     .json: family, weights hash, the training step, the run's TrainConfig (data, lambdas, steps,
     init) and the command that reproduces it, and either ``nominal_kbps`` (a fixed-rate model) or
-    ``presets`` (a variable-rate one: ``[{"name", "q", "kbps"}]``).
+    ``presets`` (a variable-rate one: ``[{"name", "q", "kbps"}]``). ``vocoder`` (a vocoder file or
+    training checkpoint) replaces an ``ecc-mel`` model's vocoder, e.g. with a later one of the
+    shared vocoder's run; the record names it and its step.
     """
     checkpoint = Path(checkpoint)
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -330,6 +439,10 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     command = f"ecc train --config {run_config}  # train_config below; steps: {ckpt['step']}" if train_config else None
     record = {"family": model.family, "description": description, "step": ckpt["step"],
               "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
+    if vocoder is not None:
+        attach_vocoder(model, vocoder)
+        model.update()
+        record["vocoder"] = {"file": str(vocoder), "step": _vocoder_step(vocoder)}
     if model.rates:
         if not presets:
             raise ValueError(f"{checkpoint} is variable-rate ({model.rates} rates): give presets")
@@ -337,7 +450,7 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     else:
         record["nominal_kbps"] = nominal_kbps
     model.save(out, record, half=half)
-    stored = ECCCodec.load(out)  # the hash of what the file holds (float16 rounding included)
+    stored = load_codec(out)  # the hash of what the file holds (float16 rounding included)
     record = {"weights_hash": stored.weights_hash().hex(), **record}
     Path(out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return stored

@@ -185,6 +185,13 @@ def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:
     return generator.eval(), int(state["step"])
 
 
+def read_vocoder(path: str | Path) -> Vocoder:
+    """A vocoder from a file written by :meth:`Vocoder.save` or from a training checkpoint (eval mode)."""
+    import zipfile
+
+    return load_generator(path)[0] if zipfile.is_zipfile(path) else Vocoder.load(path)
+
+
 def export_vocoder(checkpoint: str | Path, out: str | Path) -> Vocoder:
     """Write the generator of a training checkpoint as safetensors weights at ``out``, with its
     provenance (step, training config, the command that continues it) in the file's metadata."""

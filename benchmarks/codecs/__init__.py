@@ -25,6 +25,7 @@ CODECS: dict[str, Callable[[], Codec]] = {
     "evs": EVS,
     "encodec": Encodec,
     "ecc": ECCZoo,
+    "ecc-mel": lambda: ECCZoo("ecc-mel"),
 }
 
 

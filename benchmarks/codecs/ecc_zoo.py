@@ -1,22 +1,29 @@
-"""This library's ECC zoo models as a harness codec: one operating point per zoo model."""
+"""This library's zoo models as harness codecs, one per codec family (``ecc``, ``ecc-mel``): one
+operating point per zoo preset of that family."""
 from __future__ import annotations
 
 import numpy as np
 
-from .base import HARNESS_RATE, Codec, CodedAudio, resample
+from .base import HARNESS_RATE, Codec, CodecUnavailable, CodedAudio, resample
 
 
 class ECCZoo(Codec):
-    """``file_bits`` = the .ecc container (header, length prefixes, check bytes); ``payload_bits`` = its sections."""
+    """The zoo presets of one codec family. ``file_bits`` = the .ecc container (header, length
+    prefixes, check bytes); ``payload_bits`` = its sections."""
 
-    name = "ecc"
-    description = "ECC (this library), zoo models"
+    def __init__(self, family: str = "ecc") -> None:
+        self.name = family
+        self.description = f"{family} (this library), zoo models"
 
     @property
     def points(self) -> dict[str, float]:
         from ecc.zoo import list_models
 
-        return {e.name: e.nominal_kbps for e in list_models()}
+        return {e.name: e.nominal_kbps for e in list_models() if e.family == self.name}
+
+    def check(self) -> None:
+        if not self.points:
+            raise CodecUnavailable(f"no {self.name} models installed (add a folder of them with ECC_ZOO_PATH)")
 
     def version(self, point: str) -> str:
         from ecc.zoo import load_model

@@ -83,16 +83,17 @@ class CausalUpsample(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """``[B, latent, T']`` -> ``[B, in_channels, T' * downsample]``."""
+    """``[B, latent, T']`` -> ``[B, out_channels, T' * downsample]`` (default ``out_channels``: the
+    encoder's ``in_channels``, i.e. the spectrum it analysed)."""
 
-    def __init__(self, config: ConvTransformConfig) -> None:
+    def __init__(self, config: ConvTransformConfig, out_channels: int | None = None) -> None:
         super().__init__()
         h = config.hidden
         layers: list[nn.Module] = [CausalConv1d(config.latent, h, 3), ResidualBlock(h)]
         for stride in reversed(config.strides):
             layers += [nn.GELU(), CausalUpsample(h, stride)]
             layers += [ResidualBlock(h) for _ in range(config.blocks)]
-        layers += [nn.GELU(), CausalConv1d(h, config.in_channels, 3)]
+        layers += [nn.GELU(), CausalConv1d(h, out_channels or config.in_channels, 3)]
         self.net = nn.Sequential(*layers)
 
     def features(self, y: torch.Tensor) -> torch.Tensor:

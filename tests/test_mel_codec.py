@@ -1,0 +1,150 @@
+"""The ecc-mel family: ECC's latent decoded to log-mel and through the shared vocoder. Round trips,
+exact symbols across thread counts, files, and the cheap training stage (mel decoder on a frozen
+ECC encoder and latent codec, whose bitstream it then shares)."""
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ecc.codec import ECCCodec, ECCConfig
+from ecc.mel_codec import ECCMelCodec, ECCMelConfig
+from ecc.neural_codec import load_codec
+from ecc.train import TrainConfig, operating_points, train
+from ecc.transforms.conv import ConvTransformConfig
+from ecc.vocoder import Vocoder, VocoderConfig
+from entropy.bitstream import Bitstream
+from entropy.ecc_latent import ECCLatentConfig
+from entropy.errors import BitstreamError
+
+TRANSFORM = ConvTransformConfig(hidden=32, latent=16, blocks=1)
+LATENT = ECCLatentConfig(latent=16, hyper=4, hidden=32, rates=3)
+VOCODER = VocoderConfig(dim=16, intermediate=32, layers=2)
+TINY = ECCMelConfig(transform=TRANSFORM, latent=LATENT, vocoder=VOCODER)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_model(seed: int = 0) -> ECCMelCodec:
+    torch.manual_seed(seed)
+    model = ECCMelCodec(TINY, "tiny-mel").eval()
+    model.update()
+    return model
+
+
+def speech(seconds: float = 1.3, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).normal(size=int(16000 * seconds)) * 0.1).astype(np.float32)
+
+
+def test_round_trip_records_the_family_and_decodes_to_the_reconstruction():
+    model = tiny_model().at(1.5)
+    audio = speech()
+    data, recon = model.compress(audio)
+    stream = Bitstream.from_bytes(data)
+    assert stream.family == ECCMelCodec.family_id == 2 and stream.operating_point == 24
+    decoded = model.decompress(data)
+    assert decoded.shape == audio.shape and np.isfinite(decoded).all()
+    np.testing.assert_allclose(decoded, recon, atol=1e-5)
+
+
+def test_an_ecc_model_refuses_an_ecc_mel_bitstream():
+    data, _ = tiny_model().at(1.0).compress(speech())
+    ecc = ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT)).eval()
+    ecc.update()
+    with pytest.raises(BitstreamError, match="made by a ecc-mel codec, not ecc"):
+        ecc.at(1.0).decompress(data)
+
+
+def test_config_ties_the_vocoder_mel_to_the_stft_frames():
+    with pytest.raises(ValueError, match="vocoder log-mel .*hop 256.* != STFT"):
+        replace(TINY, vocoder=replace(VOCODER, mel=replace(VOCODER.mel, hop=256), n_fft=1024))
+    assert ECCMelConfig.from_dict(json.loads(json.dumps(TINY.to_dict()))) == TINY
+
+
+_DECODE_ONE_THREAD = """
+import sys, numpy as np, torch
+torch.set_num_threads(1)
+from ecc.neural_codec import load_codec
+from entropy.bitstream import Bitstream
+model = load_codec(sys.argv[1])
+stream = model.open_bitstream(open(sys.argv[2], "rb").read())
+latents = [model.decode_latent(s, n, stream.operating_point).numpy()
+           for n, s in zip(model._chunk_lengths(stream.num_samples, stream.chunk_samples), stream.sections)]
+np.save(sys.argv[3], np.concatenate(latents, axis=-1))
+np.save(sys.argv[4], model.decompress(open(sys.argv[2], "rb").read()))
+"""
+
+
+def test_symbols_are_exact_across_thread_counts_and_audio_agrees_to_float_tolerance(tmp_path):
+    model = tiny_model(1)
+    model.save(tmp_path / "m.safetensors")
+    bound = load_codec(tmp_path / "m.safetensors").at(0.75)
+    torch.set_num_threads(2)
+    audio = speech(2.1, seed=3)
+    chunks = [bound.encode_chunk(c) for c in bound.split(audio)]
+    data, recon = bound.compress(audio)
+    (tmp_path / "x.ecc").write_bytes(data)
+    subprocess.run([sys.executable, "-c", _DECODE_ONE_THREAD, str(tmp_path / "m.safetensors"), str(tmp_path / "x.ecc"),
+                    str(tmp_path / "latent.npy"), str(tmp_path / "audio.npy")], check=True, cwd=ROOT)
+    np.testing.assert_array_equal(np.load(tmp_path / "latent.npy"), np.concatenate([y.numpy() for _, y in chunks], -1))
+    np.testing.assert_allclose(np.load(tmp_path / "audio.npy"), recon, atol=1e-4)
+
+
+def test_uniform_rate_sampling_interpolates_lambda_in_log():
+    config = TrainConfig(lmbdas=(1.0, 0.1, 0.01), rate_sampling="uniform")
+    torch.manual_seed(0)
+    q, lmbda = operating_points(config, 3, step=5, batch=1000)
+    assert q.shape == lmbda.shape == (1000,) and 0 <= q.min() and q.max() <= 2
+    torch.testing.assert_close(lmbda, 10 ** -q)
+    assert operating_points(replace(config, rate_sampling="cycle"), 3, step=5, batch=4)[0] == 2
+    q, lmbda = operating_points(TrainConfig(lmbda=0.3), 0, step=5, batch=2)
+    assert q is None and lmbda.tolist() == pytest.approx([0.3, 0.3])
+
+
+def test_train_config_names_unknown_fields_and_family_mismatches():
+    with pytest.raises(ValueError, match="unknown TrainConfig field.*lamda"):
+        TrainConfig.from_dict({"lamda": 1})
+    with pytest.raises(ValueError, match="not the ecc family's config"):
+        TrainConfig(model=TINY)
+    parsed = TrainConfig.from_dict({"family": "ecc-mel", "model": TINY.to_dict(), "freeze": ["encoder."]})
+    assert parsed.model == TINY and parsed.freeze == ("encoder.",)
+
+
+def test_mel_decoder_trains_on_a_frozen_ecc_model_and_shares_its_bitstream(tmp_path, sample_paths):
+    torch.manual_seed(2)
+    ecc = ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT), "tiny-ecc").eval()
+    ecc.update()
+    ecc.save(tmp_path / "ecc.safetensors")
+    torch.manual_seed(3)
+    Vocoder(VOCODER).save(tmp_path / "vocoder.safetensors")
+    config = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=3,
+                         batch=2, crop_seconds=0.5, model=TINY, init_from=str(tmp_path / "ecc.safetensors"),
+                         vocoder_from=str(tmp_path / "vocoder.safetensors"), waveform_weight=0.0,
+                         freeze=("encoder.", "latent.", "vocoder."), lmbdas=(1.0, 0.1, 0.01),
+                         rate_sampling="uniform", checkpoint_every=3)
+    state = torch.load(train(config), weights_only=True)
+    assert state["family"] == "ecc-mel" and state["step"] == 3 and "aux_optimizer" not in state
+    vocoder = Vocoder.load(tmp_path / "vocoder.safetensors").state_dict()
+    for name, value in ecc.named_parameters():
+        if name.startswith(("encoder.", "latent.")):
+            assert torch.equal(state["state"][name], value), name
+    for name, value in vocoder.items():
+        assert torch.equal(state["state"]["vocoder." + name], value), name
+    assert not torch.equal(state["state"]["decoder.net.0.weight"], ecc.state_dict()["decoder.net.0.weight"])
+
+    from ecc.train import checkpoint_model
+
+    mel = checkpoint_model(tmp_path / "run" / "last.pt")
+    audio = speech(1.0, seed=5)
+    assert mel.at(1.25).encode_chunk(audio)[0] == ecc.at(1.25).encode_chunk(audio)[0]  # same symbols, same bytes
+
+
+def test_ecc_mel_cannot_start_from_an_ecc_model_without_its_architecture(tmp_path, sample_paths):
+    ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT)).save(tmp_path / "ecc.safetensors")
+    config = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1,
+                         init_from=str(tmp_path / "ecc.safetensors"))
+    with pytest.raises(ValueError, match="is a ecc model: give the ecc-mel architecture"):
+        train(config)
