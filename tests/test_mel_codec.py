@@ -148,3 +148,22 @@ def test_ecc_mel_cannot_start_from_an_ecc_model_without_its_architecture(tmp_pat
                          init_from=str(tmp_path / "ecc.safetensors"))
     with pytest.raises(ValueError, match="is a ecc model: give the ecc-mel architecture"):
         train(config)
+
+
+def test_harness_codec_of_a_family_lists_only_its_models(tmp_path, monkeypatch):
+    from benchmarks.codecs import CodecUnavailable, get_codec
+
+    assert set(get_codec("ecc").points) and not set(get_codec("ecc").points) & {"tiny-mel-a"}
+    with pytest.raises(CodecUnavailable, match="no ecc-mel models installed.*ECC_ZOO_PATH"):
+        get_codec("ecc-mel").check()
+    model = tiny_model(4)
+    model.save(tmp_path / "tiny-mel.safetensors")
+    presets = [{"name": "tiny-mel-a", "q": 0.5, "kbps": 1.0}, {"name": "tiny-mel-b", "q": 2.0, "kbps": 2.0}]
+    (tmp_path / "tiny-mel.json").write_text(json.dumps({"family": "ecc-mel", "presets": presets,
+                                                        "weights_hash": model.weights_hash().hex()}))
+    monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path))
+    codec = get_codec("ecc-mel")
+    assert codec.points == {"tiny-mel-a": 1.0, "tiny-mel-b": 2.0}
+    audio = speech(1.0, seed=6)
+    coded = codec.code(audio, "tiny-mel-b")
+    assert len(coded.audio) == len(audio) and 0 < coded.payload_bits < coded.file_bits
