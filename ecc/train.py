@@ -141,9 +141,11 @@ def train(config: TrainConfig) -> Path:
         if context.is_main:
             print(f"resumed {last} at step {step}")
     elif config.init_from:
-        kept = load_matching(model, load_codec(config.init_from).state_dict(), config.reinit)
+        left = load_matching(model, load_codec(config.init_from).state_dict(), config.reinit)
         if context.is_main:
-            print(f"initialized from {config.init_from}; fresh: {', '.join(kept) or 'none'}")
+            later = ("vocoder.",) if config.vocoder_from else ()  # loaded next; coding tables are rebuilt by update()
+            fresh = [k for k in left if not k.startswith(later) and "._table_" not in k]
+            print(f"initialized from {config.init_from}; fresh: {', '.join(fresh) or 'none'}")
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
         if config.rate_gains:

@@ -66,6 +66,8 @@ def _weights_file(record_path: Path) -> Path:
 def _entries(path: Path) -> list[ZooEntry]:
     try:
         record = json.loads(path.read_text())
+        if not isinstance(record, dict):
+            raise TypeError(f"a JSON {type(record).__name__}, not an object")
         weights, description = _weights_file(path), record.get("description", "")
         if "presets" in record:
             return [ZooEntry(p["name"], float(p["kbps"]), description, record, weights, float(p["q"]))

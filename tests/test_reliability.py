@@ -87,8 +87,9 @@ def test_infinite_sample_is_named_as_such(tmp_path, capsys):
     _one_line_error(capsys, "NaN or infinite sample (at 0.500 s)")
 
 
-def test_malformed_zoo_record_names_its_file(tmp_path, capsys, monkeypatch):
-    (tmp_path / "broken.json").write_text("{not json")
+@pytest.mark.parametrize("text", ["{not json", '[{"name": "a", "q": 1}]'])
+def test_malformed_zoo_record_names_its_file(tmp_path, capsys, monkeypatch, text):
+    (tmp_path / "broken.json").write_text(text)
     monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path))
     assert main(["models"]) == 1
     _one_line_error(capsys, "broken.json", "malformed zoo record")

@@ -1,0 +1,76 @@
+"""Where an ``ecc-mel`` model loses quality: mean L1 log-mel distance (the vocoder's log-mel, natural
+log) to the input of
+
+- ``ecc_audio``: an ECC model's decoded audio at the same operating point,
+- ``predicted_mel``: the ``ecc-mel`` decoder's log-mel (what the vocoder is given),
+- ``ecc_mel_audio``: the ``ecc-mel`` decoded audio (the vocoder run on that log-mel),
+- ``copy_synthesis``: the vocoder run on the input's own log-mel (its ceiling).
+
+``python -m benchmarks.mel_distance ECC_MEL.safetensors --ecc ecc/zoo/ecc.safetensors data/asterisk/test data/speech/unseen``
+writes ``OUT.{md,csv}`` (default ``rd_curves/ecc_mel/mel_distance``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ecc.audio import audio_files, load_audio
+from ecc.neural_codec import load_codec
+
+from .ecc_report import write_table
+
+
+@torch.no_grad()
+def distances(ecc, ecc_mel, wav: torch.Tensor, q: float) -> dict[str, float]:
+    """The four distances of one clip ``[1, N]`` at operating point ``q``."""
+    analysis = ecc_mel.vocoder.analysis
+    target = analysis(wav)
+    samples = wav.shape[-1]
+
+    def to_target(audio: np.ndarray) -> float:
+        return (analysis(torch.from_numpy(audio)[None]) - target).abs().mean().item()
+
+    predicted = ecc_mel.mel(ecc_mel.latent(ecc_mel.analyse(wav), "round", q).y_hat, target.shape[-1])
+    return {"ecc_audio": to_target(ecc.at(q).compress(wav[0].numpy())[1]),
+            "predicted_mel": (predicted - target).abs().mean().item(),
+            "ecc_mel_audio": to_target(ecc_mel.at(q).compress(wav[0].numpy())[1]),
+            "copy_synthesis": to_target(ecc_mel.vocoder(target, samples)[0].numpy())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mel_distance", description=__doc__.split("\n\n")[0])
+    parser.add_argument("ecc_mel", type=Path, help="ecc-mel model file")
+    parser.add_argument("data", nargs="+", type=Path, help="folders of held-out speech, one split each")
+    parser.add_argument("--ecc", type=Path, default=Path("ecc/zoo/ecc.safetensors"), help="ECC model file to compare")
+    parser.add_argument("--q", default="1.5625,3.5,6", help="operating points (comma list)")
+    parser.add_argument("--files", type=int, default=12, help="files per split, spread over the sorted list")
+    parser.add_argument("--exclude", default="asterisk/", help="leave out paths containing this (default asterisk/, "
+                                                               "as the published unseen set does; '' keeps all)")
+    parser.add_argument("--out", type=Path, default=Path("rd_curves/ecc_mel/mel_distance"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    ecc, ecc_mel = load_codec(args.ecc), load_codec(args.ecc_mel)
+    rows = []
+    for folder in args.data:
+        files = [f for f in audio_files(folder) if not (args.exclude and args.exclude in str(f.relative_to(folder)) + "/")]
+        files = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, min(args.files, len(files))).round().astype(int))]
+        for q in (float(v) for v in args.q.split(",")):
+            values = [distances(ecc, ecc_mel, torch.from_numpy(load_audio(f, ecc_mel.sample_rate).samples)[None], q)
+                      for f in tqdm(files, desc=f"{folder} q={q:g}", unit="file", leave=False)]
+            rows.append({"split": f"{folder.parent.name}/{folder.name}", "q": q, "files": len(files),
+                         **{k: float(np.mean([v[k] for v in values])) for k in values[0]}})
+    table = pd.DataFrame(rows)
+    write_table(table, args.out, "Log-mel distance to the input: ECC, the ecc-mel decoder, the vocoder",
+                f"Mean L1 distance of natural-log 80-band mel spectra (the vocoder's analysis) to the input's, over "
+                f"{args.files} files per split. ECC: `{args.ecc}`; ecc-mel: `{args.ecc_mel}`. Columns: see "
+                "`benchmarks/mel_distance.py`.")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
