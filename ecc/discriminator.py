@@ -4,16 +4,21 @@ At 1-6 kbps the decoder has to *generate* phase and fine structure; magnitude lo
 over-smooth. Each sub-discriminator sees the power-law compressed *complex* STFT (so phase is
 visible) at one resolution, with frequency folded into channels (1-D convs, fast on CPUs, see
 ``ecc/transforms/conv.py``). Losses are least-squares GAN plus feature matching, as in HiFi-GAN.
+:class:`Adversary` runs the discriminator update and the generator's losses for any set of
+discriminators (codec fine-tuning and the vocoder's training alike).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from .distributed import Context, average_gradients
 from .transforms.stft import CompressedSTFT, STFTConfig
 
 
@@ -133,3 +138,60 @@ class MultiPeriodDiscriminator(nn.Module):
 
     def forward(self, wav: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
         return [d(wav) for d in self.discriminators]
+
+
+class Adversary:
+    """Discriminators and their optimizer for GAN fine-tuning: a fresh multi-resolution spectral one
+    (:meth:`spectral`), or the shared vocoder run's multi-period and multi-resolution ones with their
+    trained weights and optimizer state (:meth:`from_vocoder_run`, for a joint fine-tune through the
+    vocoder)."""
+
+    def __init__(self, discriminators: list[torch.nn.Module], optimizer: torch.optim.Optimizer) -> None:
+        self.discriminators = torch.nn.ModuleList(discriminators)
+        self.optimizer = optimizer
+
+    @classmethod
+    def spectral(cls, config: AdversarialConfig, sample_rate: int) -> "Adversary":
+        discriminator = MultiResolutionDiscriminator(config, sample_rate)
+        return cls([discriminator], torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.8, 0.99)))
+
+    @classmethod
+    def from_vocoder_run(cls, checkpoint: str | Path) -> "Adversary":
+        """The discriminators of a vocoder training checkpoint (``runs/vocoder/last.pt``)."""
+        from .vocoder_train import VocoderGAN, VocoderTrainConfig
+
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        gan = VocoderGAN(VocoderTrainConfig.from_dict(json.loads(state["config"])), torch.device("cpu"))
+        gan.load_state_dict(state["state"])
+        return cls([gan.mpd, gan.mrd], gan.d_optimizer)
+
+    def _outputs(self, wav: torch.Tensor) -> list:
+        return [d(wav) for d in self.discriminators]
+
+    def step(self, wav: torch.Tensor, wav_hat: torch.Tensor, losses: dict[str, torch.Tensor],
+             context: Context = Context()) -> None:
+        """One discriminator update on real ``wav`` vs decoded ``wav_hat`` ``[B, N]``, then the generator's
+        losses against the updated discriminators into ``losses``: ``adv``, ``fm`` (and ``disc``, logged),
+        each summed over the discriminators."""
+        real, fake = self._outputs(wav), self._outputs(wav_hat.detach())
+        losses["disc"] = sum(discriminator_loss(r, f) for r, f in zip(real, fake))
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["disc"].backward()
+        average_gradients(self.discriminators.parameters(), context)
+        self.optimizer.step()
+        self.discriminators.requires_grad_(False)  # the generator's losses reach the decoder only
+        with torch.no_grad():
+            real = self._outputs(wav)
+        fake = self._outputs(wav_hat)
+        self.discriminators.requires_grad_(True)
+        losses["adv"] = sum(generator_loss(f) for f in fake)
+        losses["fm"] = sum(feature_matching_loss(r, f) for r, f in zip(real, fake))
+
+    def state_dict(self) -> dict:
+        return {"models": [d.state_dict() for d in self.discriminators], "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        models = state["models"] if "models" in state else [state["model"]]  # "model": runs of one discriminator
+        for discriminator, weights in zip(self.discriminators, models, strict=True):
+            discriminator.load_state_dict(weights)
+        self.optimizer.load_state_dict(state["optimizer"])

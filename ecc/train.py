@@ -30,8 +30,7 @@ from entropy.ecc_latent import upgrade_state_names
 from .codec import ConvSTFTCodec, ECCConfig
 from .data import CropSampler
 from .distributed import Context, average_gradients, gather_digests, setup, shutdown
-from .discriminator import (AdversarialConfig, MultiResolutionDiscriminator, discriminator_loss,
-                            feature_matching_loss, generator_loss)
+from .discriminator import AdversarialConfig, Adversary
 from .losses import MultiResolutionSTFTLoss, compressed_complex_loss
 from .mel_codec import ECCMelConfig
 from .neural_codec import load_codec
@@ -61,6 +60,7 @@ class TrainConfig:
     waveform_weight: float = 1.0  # weight of the waveform losses (STFT + mel of the output); 0: no synthesis (ecc-mel: log-mel loss only)
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept as initialized (e.g. "encoder.", "latent.", "vocoder.")
     vocoder_from: str | None = None  # ecc-mel: the vocoder (file or training checkpoint) its vocoder starts from
+    discriminators_from: str | None = None  # with adversarial: a vocoder training checkpoint whose discriminators (and their optimizer, lr included) replace a fresh spectral one; adversarial then gives only the loss weights
     seed: int = 0
     init_from: str | None = None  # fine-tune from this checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
@@ -89,6 +89,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.rate_sampling not in ("cycle", "uniform"):
             raise ValueError(f"rate_sampling must be 'cycle' or 'uniform', got {self.rate_sampling!r}")
+        if self.discriminators_from and self.adversarial is None:
+            raise ValueError("discriminators_from needs adversarial (its loss weights)")
         if self.model is not None and not isinstance(self.model, family(self.family).codec.config_class):
             raise ValueError(f"model is a {type(self.model).__name__}, not the {self.family} family's config")
 
@@ -121,7 +123,10 @@ def train(config: TrainConfig) -> Path:
         groups.append({"params": gain_params, "lr_scale": config.gain_lr_scale})
     optimizer = torch.optim.Adam(groups, lr=config.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3) if aux_params else None
-    adversary = Adversary(config.adversarial, model.sample_rate) if config.adversarial else None
+    adversary = None
+    if config.adversarial is not None:
+        adversary = (Adversary.from_vocoder_run(config.discriminators_from) if config.discriminators_from
+                     else Adversary.spectral(config.adversarial, model.sample_rate))
     step = 0
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate),
                           config.seed + context.rank)
@@ -141,7 +146,7 @@ def train(config: TrainConfig) -> Path:
         if context.is_main:
             print(f"resumed {last} at step {step}")
     elif config.init_from:
-        left = load_matching(model, load_codec(config.init_from).state_dict(), config.reinit)
+        left = load_matching(model, read_model(config.init_from).state_dict(), config.reinit)
         if context.is_main:
             later = ("vocoder.",) if config.vocoder_from else ()  # loaded next; coding tables are rebuilt by update()
             fresh = [k for k in left if not k.startswith(later) and "._table_" not in k]
@@ -267,7 +272,7 @@ def _architecture(config: TrainConfig, resumed: dict | None):
     elif resumed is not None:
         model = config_class.from_dict(resumed["config"])
     elif config.init_from:
-        source = load_codec(config.init_from)
+        source = read_model(config.init_from)
         if source.family != config.family:
             raise ValueError(f"init_from {config.init_from} is a {source.family} model: give the {config.family} "
                              "architecture as model (its layers whose names and shapes match are copied)")
@@ -342,37 +347,6 @@ def scale_latent(model: ConvSTFTCodec, gain: float) -> None:
         lrp.net[0].weight[:, latent.config.hidden :].div_(gain)  # decoded slices
 
 
-class Adversary:
-    """The discriminator and its optimizer for GAN fine-tuning."""
-
-    def __init__(self, config: AdversarialConfig, sample_rate: int) -> None:
-        self.discriminator = MultiResolutionDiscriminator(config, sample_rate)
-        self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=(0.8, 0.99))
-
-    def step(self, wav: torch.Tensor, wav_hat: torch.Tensor, losses: dict[str, torch.Tensor],
-             context: Context = Context()) -> None:
-        """One discriminator update on real ``wav`` vs decoded ``wav_hat`` ``[B, N]``, then the generator's
-        losses against the updated discriminator into ``losses``: ``adv``, ``fm`` (and ``disc``, logged)."""
-        real = self.discriminator(wav)
-        losses["disc"] = discriminator_loss(real, self.discriminator(wav_hat.detach()))
-        self.optimizer.zero_grad(set_to_none=True)
-        losses["disc"].backward()
-        average_gradients(self.discriminator.parameters(), context)
-        self.optimizer.step()
-        self.discriminator.requires_grad_(False)  # the generator's losses reach the decoder only
-        real, fake = self.discriminator(wav), self.discriminator(wav_hat)
-        self.discriminator.requires_grad_(True)
-        losses["adv"] = generator_loss(fake)
-        losses["fm"] = feature_matching_loss(real, fake)
-
-    def state_dict(self) -> dict:
-        return {"model": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.discriminator.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-
-
 def write_checkpoint(state: dict, path: Path, parameters, step: int) -> None:
     """Write a resumable training ``state`` to ``path`` atomically (temporary file, then rename),
     refusing to overwrite it if any of ``parameters`` is non-finite."""
@@ -407,6 +381,13 @@ def _vocoder_step(path: str | Path) -> int | None:
     if zipfile.is_zipfile(path):
         return load_generator(path)[1]
     return load_weights(path)[1].get("record", {}).get("step")
+
+
+def read_model(path: str | Path) -> ConvSTFTCodec:
+    """A model file (:func:`load_codec`) or a training checkpoint (:func:`checkpoint_model`)."""
+    import zipfile
+
+    return checkpoint_model(path) if zipfile.is_zipfile(path) else load_codec(path)
 
 
 def checkpoint_model(checkpoint: str | Path, name: str | None = None) -> ConvSTFTCodec:

@@ -22,8 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import CropSampler
-from .discriminator import (AdversarialConfig, MultiPeriodDiscriminator, MultiResolutionDiscriminator,
-                            discriminator_loss, feature_matching_loss, generator_loss)
+from .discriminator import AdversarialConfig, Adversary, MultiPeriodDiscriminator, MultiResolutionDiscriminator
 from .mel import LogMel
 from .train import write_checkpoint
 from .vocoder import Vocoder, VocoderConfig
@@ -76,6 +75,7 @@ class VocoderGAN:
         betas = (0.8, 0.99)
         self.g_optimizer = torch.optim.AdamW(self.generator.parameters(), lr=config.lr, betas=betas)
         self.d_optimizer = torch.optim.AdamW([*self.mpd.parameters(), *self.mrd.parameters()], lr=config.lr, betas=betas)
+        self.adversary = Adversary([self.mpd, self.mrd], self.d_optimizer)
 
     def step(self, wav: torch.Tensor, adversarial: bool) -> dict[str, float]:
         """One update on real crops ``[B, N]``; returns the losses (floats) for the log."""
@@ -84,24 +84,10 @@ class VocoderGAN:
         fake = self.generator(mel, wav.shape[-1])
         losses: dict[str, torch.Tensor] = {}
         if adversarial:
-            real_out = [d(wav) for d in (self.mpd, self.mrd)]
-            fake_out = [d(fake.detach()) for d in (self.mpd, self.mrd)]
-            losses["disc"] = sum(discriminator_loss(r, f) for r, f in zip(real_out, fake_out))
-            self.d_optimizer.zero_grad(set_to_none=True)
-            losses["disc"].backward()
-            self.d_optimizer.step()
+            self.adversary.step(wav, fake, losses)
         losses["mel"] = F.l1_loss(self.mel(fake), mel)
         loss = c.mel_weight * losses["mel"]
         if adversarial:
-            for d in (self.mpd, self.mrd):
-                d.requires_grad_(False)
-            with torch.no_grad():
-                real_out = [d(wav) for d in (self.mpd, self.mrd)]
-            fake_out = [d(fake) for d in (self.mpd, self.mrd)]
-            for d in (self.mpd, self.mrd):
-                d.requires_grad_(True)
-            losses["adv"] = sum(generator_loss(f) for f in fake_out)
-            losses["fm"] = sum(feature_matching_loss(r, f) for r, f in zip(real_out, fake_out))
             loss = loss + losses["adv"] + c.feature_weight * losses["fm"]
         self.g_optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -34,13 +34,13 @@ def test_feature_matching_is_relative_l1_and_zero_for_equal_features():
 
 def test_generator_losses_reach_the_decoder_not_the_discriminator():
     torch.manual_seed(0)
-    adversary = Adversary(SMALL, 16000)
+    adversary = Adversary.spectral(SMALL, 16000)
     wav = torch.randn(2, 1600) * 0.1
     decoder = torch.nn.Parameter(torch.ones(()))
     losses = {}
-    before = [p.detach().clone() for p in adversary.discriminator.parameters()]
+    before = [p.detach().clone() for p in adversary.discriminators.parameters()]
     adversary.step(wav, 0.5 * decoder * wav, losses)
-    after = list(adversary.discriminator.parameters())
+    after = list(adversary.discriminators.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(after, before)), "the discriminator step changed nothing"
     grads = [p.grad.clone() for p in after]
     (losses["adv"] + losses["fm"]).backward()

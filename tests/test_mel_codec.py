@@ -135,9 +135,10 @@ def test_mel_decoder_trains_on_a_frozen_ecc_model_and_shares_its_bitstream(tmp_p
         assert torch.equal(state["state"]["vocoder." + name], value), name
     assert not torch.equal(state["state"]["decoder.net.0.weight"], ecc.state_dict()["decoder.net.0.weight"])
 
-    from ecc.train import checkpoint_model
+    from ecc.train import read_model
 
-    mel = checkpoint_model(tmp_path / "run" / "last.pt")
+    mel = read_model(tmp_path / "run" / "last.pt")  # a training checkpoint: the joint fine-tune's init_from
+    assert mel.family == "ecc-mel" and read_model(tmp_path / "ecc.safetensors").family == "ecc"
     audio = speech(1.0, seed=5)
     assert mel.at(1.25).encode_chunk(audio)[0] == ecc.at(1.25).encode_chunk(audio)[0]  # same symbols, same bytes
 
@@ -167,3 +168,27 @@ def test_harness_codec_of_a_family_lists_only_its_models(tmp_path, monkeypatch):
     audio = speech(1.0, seed=6)
     coded = codec.code(audio, "tiny-mel-b")
     assert len(coded.audio) == len(audio) and 0 < coded.payload_bits < coded.file_bits
+
+
+def test_joint_fine_tune_against_the_vocoder_runs_discriminators(tmp_path, sample_paths, capsys):
+    from ecc.discriminator import AdversarialConfig
+    from ecc.vocoder_train import VocoderTrainConfig, train_vocoder
+
+    run = train_vocoder(VocoderTrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "vocoder"), steps=2,
+                                           batch=2, crop_seconds=0.25, warmup_steps=1, period_channels=(4, 8),
+                                           resolution=AdversarialConfig(hidden=8, layers=2), model=VOCODER))
+    vocoder_run = torch.load(run, weights_only=True)["state"]
+    config = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "joint"), steps=2,
+                         batch=2, crop_seconds=0.5, model=TINY, vocoder_from=str(run), discriminators_from=str(run),
+                         adversarial=AdversarialConfig(weight=1.0, feature_weight=2.0), freeze=("encoder.", "latent."),
+                         lmbdas=(1.0, 0.1, 0.01), checkpoint_every=2)
+    state = torch.load(train(config), weights_only=True)
+    models = state["discriminator"]["models"]
+    assert len(models) == 2  # the run's multi-period and multi-resolution discriminators, trained on
+    assert models[0].keys() == vocoder_run["mpd"].keys() and models[1].keys() == vocoder_run["mrd"].keys()
+    assert any(not torch.equal(models[1][k], vocoder_run["mrd"][k]) for k in models[1])
+    assert any(not torch.equal(state["state"]["vocoder." + k], v) for k, v in vocoder_run["generator"].items())
+    train(replace(config, steps=3, checkpoint_every=3))  # resumes with the saved discriminators
+    assert "resumed" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="discriminators_from needs adversarial"):
+        replace(config, adversarial=None)

@@ -111,7 +111,7 @@ def test_adversarial_training_is_deterministic_and_resumes_its_discriminator(tmp
         config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / name), steps=2, batch=2,
                              checkpoint_every=2, model=TINY, seed=3, adversarial=small)
         states.append(torch.load(train(config), weights_only=True))
-    first, second = (s["discriminator"]["model"] for s in states)
+    first, second = (s["discriminator"]["models"][0] for s in states)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
     resumed = torch.load(train(replace(config, steps=3, checkpoint_every=3)), weights_only=True)
     assert resumed["step"] == 3
