@@ -1,7 +1,8 @@
 """Training of the codec families built on the ECC analysis side (``ecc``, ``ecc-mel``):
 loss = waveform reconstruction (multi-resolution STFT + log-mel) + the family's own reconstruction
 losses (``ecc-mel``: log-mel L1 of its decoder) + lambda * kbps, optionally + adversarial and
-feature-matching losses against a spectral discriminator (GAN fine-tuning). Parameters named in
+feature-matching losses against a spectral discriminator or the shared vocoder run's discriminators
+(GAN fine-tuning, a joint fine-tune through the vocoder). Parameters named in
 ``freeze`` stay as initialized (e.g. train an ``ecc-mel`` decoder on a trained ECC encoder and latent
 codec, so the bitstream and its rates are the ECC model's).
 
@@ -62,7 +63,7 @@ class TrainConfig:
     vocoder_from: str | None = None  # ecc-mel: the vocoder (file or training checkpoint) its vocoder starts from
     discriminators_from: str | None = None  # with adversarial: a vocoder training checkpoint whose discriminators (and their optimizer, lr included) replace a fresh spectral one; adversarial then gives only the loss weights
     seed: int = 0
-    init_from: str | None = None  # fine-tune from this checkpoint (weights only)
+    init_from: str | None = None  # fine-tune from this model file or training checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
     latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
     checkpoint_every: int = 250
@@ -110,7 +111,7 @@ def train(config: TrainConfig) -> Path:
     model = family(config.family).codec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
     for name, p in model.named_parameters():
-        p.requires_grad_(not name.startswith(config.freeze) if config.freeze else True)
+        p.requires_grad_(not (config.freeze and name.startswith(config.freeze)))
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not trainable:
         raise ValueError(f"freeze {list(config.freeze)} leaves nothing to train")
