@@ -192,3 +192,17 @@ def test_joint_fine_tune_against_the_vocoder_runs_discriminators(tmp_path, sampl
     assert "resumed" in capsys.readouterr().out
     with pytest.raises(ValueError, match="discriminators_from needs adversarial"):
         replace(config, adversarial=None)
+
+
+def test_vocoder_from_must_match_and_freeze_must_leave_something(tmp_path, sample_paths):
+    from ecc.train import attach_vocoder
+
+    Vocoder(replace(VOCODER, dim=24)).save(tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="differs from the model's"):
+        attach_vocoder(ECCMelCodec(TINY), tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="ecc model has no vocoder"):
+        attach_vocoder(ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT)), tmp_path / "other.safetensors")
+    config = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1,
+                         model=TINY, freeze=("stft.", "encoder.", "latent.", "decoder.", "vocoder."))
+    with pytest.raises(ValueError, match="leaves nothing to train"):
+        train(config)
