@@ -19,10 +19,11 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ecc.audio import audio_files, load_audio
+from ecc.audio import load_audio
 from ecc.neural_codec import load_codec
 
 from .ecc_report import write_table
+from .quick_compare import spread_files
 
 
 @torch.no_grad()
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ecc", type=Path, default=Path("ecc/zoo/ecc.safetensors"), help="ECC model file to compare")
     parser.add_argument("--q", default="1.5625,3.5,6", help="operating points (comma list)")
     parser.add_argument("--files", type=int, default=12, help="files per split, spread over the sorted list")
-    parser.add_argument("--exclude", default="asterisk/", help="leave out paths containing this (default asterisk/, "
+    parser.add_argument("--exclude", default="asterisk/", help="leave out paths starting with this (default asterisk/, "
                                                                "as the published unseen set does; '' keeps all)")
     parser.add_argument("--out", type=Path, default=Path("rd_curves/ecc_mel/mel_distance"))
     args = parser.parse_args(argv)
@@ -57,8 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     ecc, ecc_mel = load_codec(args.ecc), load_codec(args.ecc_mel)
     rows = []
     for folder in args.data:
-        files = [f for f in audio_files(folder) if not (args.exclude and args.exclude in str(f.relative_to(folder)) + "/")]
-        files = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, min(args.files, len(files))).round().astype(int))]
+        files = spread_files(folder, args.files, args.exclude)
         for q in (float(v) for v in args.q.split(",")):
             values = [distances(ecc, ecc_mel, torch.from_numpy(load_audio(f, ecc_mel.sample_rate).samples)[None], q)
                       for f in tqdm(files, desc=f"{folder} q={q:g}", unit="file", leave=False)]
