@@ -1,7 +1,9 @@
 """The vocoder's learning curve: copy-synthesis quality (wav -> log-mel -> vocoder) of a training
 checkpoint on held-out files, seen voices (``dev``) and unseen voices (``unseen``), appended to
 ``OUT/curve.csv`` (one row per step and split; a re-evaluated step replaces its rows) and drawn to
-``OUT/curve.png``.
+``OUT/curve.png``. Two more PESQ-WB columns grade the halves of the output separately:
+``pesq_input_phase`` (the output's STFT magnitude with the input's phase: its magnitude alone) and
+``pesq_input_magnitude`` (the input's magnitude with the output's phase: its phase alone).
 
 ``python -m benchmarks.vocoder_curve runs/vocoder/last.pt --data data/speech --out rd_curves/vocoder``
 """
@@ -21,6 +23,7 @@ from ecc.vocoder_train import load_generator
 from .metrics import evaluate
 
 METRICS = ("pesq", "stoi", "visqol")
+HALVES = ("pesq_input_phase", "pesq_input_magnitude")
 
 
 def pick_files(data: Path, split: str, count: int, min_seconds: float = 1.0) -> list[Path]:
@@ -34,17 +37,35 @@ def pick_files(data: Path, split: str, count: int, min_seconds: float = 1.0) -> 
     return [data / p for p in rows.path.iloc[index]]
 
 
+def swapped_halves(generator, wav: torch.Tensor, decoded: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``decoded``'s magnitude with ``wav``'s phase, and ``wav``'s magnitude with ``decoded``'s phase
+    (STFT of the vocoder's window and hop), each ``[N]``."""
+    n_fft, hop = generator.config.n_fft, generator.config.mel.hop
+    window = torch.hann_window(n_fft)
+    ours, theirs = (torch.stft(x, n_fft, hop, window=window, return_complex=True) for x in (decoded, wav))
+
+    def rebuild(magnitude: torch.Tensor, phase: torch.Tensor) -> np.ndarray:
+        spec = magnitude.abs() * torch.exp(1j * phase.angle())
+        return torch.istft(spec, n_fft, hop, window=window, length=wav.shape[-1])[0].numpy()
+
+    return rebuild(ours, theirs), rebuild(theirs, ours)
+
+
 @torch.no_grad()
 def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, float]:
-    """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files`` (NaN-skipping)."""
+    """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files``, and the PESQ-WB of each half
+    (:func:`swapped_halves`), NaN-skipping."""
     generator, _ = load_generator(checkpoint)
-    values = {m: [] for m in METRICS}
+    values = {m: [] for m in (*METRICS, *HALVES)}
     for path in files:
         audio = load_audio(path, generator.sample_rate)
-        decoded = generator.copy_synthesis(torch.from_numpy(audio.samples)[None])[0].numpy()
-        scores = evaluate(audio.samples, decoded, audio.sample_rate, list(METRICS))
+        wav = torch.from_numpy(audio.samples)[None]
+        decoded = generator.copy_synthesis(wav)
+        scores = evaluate(audio.samples, decoded[0].numpy(), audio.sample_rate, list(METRICS))
         for m in METRICS:
             values[m].append(scores.values[m])
+        for name, half in zip(HALVES, swapped_halves(generator, wav, decoded)):
+            values[name].append(evaluate(audio.samples, half, audio.sample_rate, ["pesq"]).values["pesq"])
     return {m: float(np.nanmean(v)) for m, v in values.items()}
 
 
@@ -54,12 +75,22 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
+    fig, axes = plt.subplots(1, len(METRICS) + 1, figsize=(4 * (len(METRICS) + 1), 3.2), sharex=True)
+    splits = list(curve.groupby("split"))
     for ax, metric in zip(axes, METRICS):
-        for split, rows in curve.groupby("split"):
-            ax.plot(rows.step, rows[metric], marker="o", label=split)
-        ax.set_xlabel("training step")
+        for color, (split, rows) in enumerate(splits):
+            ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=split)
         ax.set_title({"pesq": "PESQ-WB", "stoi": "STOI", "visqol": "ViSQOL (speech)"}[metric])
+    halves = axes[-1]
+    for color, (split, rows) in enumerate(splits):
+        for name, style in zip(HALVES, ("o-", "s--")):
+            if name in rows and rows[name].notna().any():
+                label = f"{split}: {'magnitude' if name == 'pesq_input_phase' else 'phase'} alone"
+                halves.plot(rows.step, rows[name], style, color=f"C{color}", label=label)
+    halves.set_title("PESQ-WB, other half from the input")
+    halves.legend(fontsize=7)
+    for ax in axes:
+        ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.suptitle("Vocoder copy-synthesis on held-out files")

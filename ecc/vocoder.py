@@ -101,8 +101,9 @@ class Vocoder(nn.Module):
     def sample_rate(self) -> int:
         return self.config.mel.sample_rate
 
-    def forward(self, mel: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """``[B, n_mels, T]`` -> ``[B, length]`` (default ``(T - 1) * hop`` samples)."""
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[B, n_mels, T]`` -> the head's log-magnitude and phase (radians, unwrapped), each
+        ``[B, n_fft // 2 + 1, T]``, on the grid of a centered STFT (Hann, ``n_fft``, the mel hop)."""
         c = self.config
         if mel.dim() != 3 or mel.shape[1] != c.mel.n_mels:
             raise ValueError(f"vocoder input must be [B, {c.mel.n_mels}, T] log-mel, got {list(mel.shape)}")
@@ -110,9 +111,17 @@ class Vocoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         log_mag, phase = self.head(self.final_norm(x.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)
+        return log_mag, phase
+
+    def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor, length: int) -> torch.Tensor:
+        """The iSTFT of :meth:`spectrum`'s output: ``[B, length]``."""
         spec = torch.exp(log_mag.clamp(max=8.0)) * torch.exp(1j * phase)  # [B, F, T]
-        length = (mel.shape[-1] - 1) * c.mel.hop if length is None else length
-        return torch.istft(spec, c.n_fft, c.mel.hop, window=self.window, length=length)
+        return torch.istft(spec, self.config.n_fft, self.config.mel.hop, window=self.window, length=length)
+
+    def forward(self, mel: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """``[B, n_mels, T]`` -> ``[B, length]`` (default ``(T - 1) * hop`` samples)."""
+        length = (mel.shape[-1] - 1) * self.config.mel.hop if length is None else length
+        return self.waveform(*self.spectrum(mel), length)
 
     def copy_synthesis(self, wav: torch.Tensor) -> torch.Tensor:
         """``[B, N]`` -> ``[B, N]``: analysis to log-mel, then synthesis (the vocoder's own ceiling)."""

@@ -30,7 +30,8 @@ from .vocoder import Vocoder, VocoderConfig
 
 @dataclass(frozen=True)
 class VocoderTrainConfig:
-    """One vocoder run. Losses: ``mel_weight`` x L1 log-mel + (after ``warmup_steps``) the adversarial
+    """One vocoder run. Losses: ``mel_weight`` x L1 log-mel + ``phase_weight`` x the anti-wrapping
+    phase losses of the head's phase (:func:`phase_loss`) + (after ``warmup_steps``) the adversarial
     losses of both discriminators + ``feature_weight`` x feature matching."""
 
     data: str = "data/speech/train"
@@ -42,6 +43,7 @@ class VocoderTrainConfig:
     warmup_steps: int = 5000
     mel_weight: float = 45.0
     feature_weight: float = 2.0
+    phase_weight: float = 10.0  # anti-wrapping phase losses (APNet); a run resumed with another value switches to it
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     period_channels: tuple[int, ...] = (16, 32, 128, 256)  # HiFi-GAN: 32..1024; 16..512 costs 3.5x per step here
     resolution: AdversarialConfig = field(default_factory=lambda: AdversarialConfig(hidden=64))
@@ -63,6 +65,19 @@ class VocoderTrainConfig:
         return cls(**d)
 
 
+def anti_wrap(x: torch.Tensor) -> torch.Tensor:
+    """``|x - 2 pi round(x / 2 pi)|``: the distance of an angle difference to the nearest multiple of 2 pi."""
+    return torch.abs(x - 2 * torch.pi * torch.round(x / (2 * torch.pi)))
+
+
+def phase_loss(phase: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Anti-wrapping phase losses of ``phase`` against ``target`` ``[B, F, T]`` (radians): instantaneous
+    phase + group delay (difference along frequency) + instantaneous frequency (along time), each a
+    mean of :func:`anti_wrap` (Ai & Ling, APNet, 2023)."""
+    error = phase - target
+    return (anti_wrap(error).mean() + anti_wrap(error.diff(dim=1)).mean() + anti_wrap(error.diff(dim=2)).mean())
+
+
 class VocoderGAN:
     """Generator, both discriminators and their optimizers; one training step at a time."""
 
@@ -81,12 +96,16 @@ class VocoderGAN:
         """One update on real crops ``[B, N]``; returns the losses (floats) for the log."""
         c = self.config
         mel = self.mel(wav)
-        fake = self.generator(mel, wav.shape[-1])
+        log_mag, phase = self.generator.spectrum(mel)
+        fake = self.generator.waveform(log_mag, phase, wav.shape[-1])
         losses: dict[str, torch.Tensor] = {}
         if adversarial:
             self.adversary.step(wav, fake, losses)
         losses["mel"] = F.l1_loss(self.mel(fake), mel)
         loss = c.mel_weight * losses["mel"]
+        if c.phase_weight:
+            losses["phase"] = phase_loss(phase, self.target_phase(wav))
+            loss = loss + c.phase_weight * losses["phase"]
         if adversarial:
             loss = loss + losses["adv"] + c.feature_weight * losses["fm"]
         self.g_optimizer.zero_grad(set_to_none=True)
@@ -94,6 +113,11 @@ class VocoderGAN:
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), 100.0)
         self.g_optimizer.step()
         return {"loss": loss.item(), **{k: v.item() for k, v in losses.items()}}
+
+    def target_phase(self, wav: torch.Tensor) -> torch.Tensor:
+        """Phase ``[B, F, T]`` of ``wav`` on the generator's STFT grid."""
+        c = self.config.model
+        return torch.angle(torch.stft(wav, c.n_fft, c.mel.hop, window=self.generator.window, return_complex=True))
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.state_dict(), "mpd": self.mpd.state_dict(), "mrd": self.mrd.state_dict(),
@@ -121,11 +145,11 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
-    if resumed is not None:  # the run's own architecture and losses; only steps/data/out/device may change
+    if resumed is not None:  # the run's own architecture and losses; only steps/data/out/device/phase_weight may change
         saved = VocoderTrainConfig.from_dict(json.loads(resumed["config"]))
         config = VocoderTrainConfig(**{**asdict(saved), "resolution": saved.resolution, "model": saved.model,
                                        "steps": config.steps, "data": config.data, "out": config.out,
-                                       "device": config.device})
+                                       "device": config.device, "phase_weight": config.phase_weight})
     gan = VocoderGAN(config, device)
     sampler = CropSampler(config.data, config.model.mel.sample_rate,
                           int(config.crop_seconds * config.model.mel.sample_rate), config.seed)

@@ -9,7 +9,8 @@ import torch
 from ecc.discriminator import MultiPeriodDiscriminator
 from ecc.mel import LogMel, MelConfig
 from ecc.vocoder import Vocoder, VocoderConfig
-from ecc.vocoder_train import VocoderTrainConfig, export_vocoder, load_generator, train_vocoder
+from ecc.vocoder_train import (VocoderTrainConfig, anti_wrap, export_vocoder, load_generator, phase_loss,
+                               train_vocoder)
 
 TINY = VocoderConfig(dim=16, intermediate=32, layers=2)
 
@@ -76,9 +77,10 @@ def test_training_warms_up_then_turns_adversarial_and_resumes(tmp_path, sample_p
     last = train_vocoder(config)
     state = torch.load(last, weights_only=True)  # plain tensors and values only
     assert state["step"] == 2
-    train_vocoder(replace(config, steps=4, warmup_steps=10))  # a resume keeps the run's own warm-up
-    assert "resumed" in capsys.readouterr().out
-    assert json.loads((tmp_path / "run" / "train_config.json").read_text())["warmup_steps"] == 2
+    train_vocoder(replace(config, steps=4, warmup_steps=10, phase_weight=3.0))  # a resume keeps the run's own
+    assert "resumed" in capsys.readouterr().out                                 # warm-up, takes a new phase weight
+    saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
+    assert saved["warmup_steps"] == 2 and saved["phase_weight"] == 3.0
     generator, step = load_generator(last)
     assert step == 4 and generator.config == TINY
     vocoder = export_vocoder(last, tmp_path / "v.safetensors")
@@ -94,3 +96,22 @@ def test_training_is_deterministic(tmp_path, sample_paths):
         weights.append(load_generator(train_vocoder(config))[0].state_dict())
     for key, value in weights[0].items():
         np.testing.assert_array_equal(value.numpy(), weights[1][key].numpy())
+
+
+def test_phase_loss_is_blind_to_whole_turns_and_scores_each_difference():
+    torch.manual_seed(0)
+    target = torch.rand(2, 5, 7) * 6 - 3
+    assert phase_loss(target + 2 * torch.pi * torch.randint(-3, 4, target.shape), target) < 1e-5
+    shifted = phase_loss(target + 0.5, target)  # a constant offset: instantaneous phase only
+    assert torch.isclose(shifted, torch.tensor(0.5), atol=1e-5)
+    ramp = phase_loss(target + 0.1 * torch.arange(7.0), target)  # a delay-like ramp in time: also frequency
+    assert ramp > phase_loss(target + 0.1 * torch.arange(7.0).mean(), target)
+    assert torch.isclose(anti_wrap(torch.tensor([3.5 * torch.pi])), torch.tensor(0.5 * torch.pi))
+
+
+def test_spectrum_and_waveform_are_the_forward_pass():
+    vocoder = Vocoder(TINY).eval()
+    mel = torch.randn(1, 80, 12)
+    log_mag, phase = vocoder.spectrum(mel)
+    assert log_mag.shape == phase.shape == (1, TINY.n_fft // 2 + 1, 12)
+    torch.testing.assert_close(vocoder.waveform(log_mag, phase, 1760), vocoder(mel, 1760))
