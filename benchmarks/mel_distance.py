@@ -23,7 +23,7 @@ from ecc.audio import load_audio
 from ecc.neural_codec import load_codec
 
 from .ecc_report import write_table
-from .quick_compare import spread_files
+from .quick_compare import add_selection_arguments, spread_files
 
 
 @torch.no_grad()
@@ -48,10 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("ecc_mel", type=Path, help="ecc-mel model file")
     parser.add_argument("data", nargs="+", type=Path, help="folders of held-out speech, one split each")
     parser.add_argument("--ecc", type=Path, default=Path("ecc/zoo/ecc.safetensors"), help="ECC model file to compare")
-    parser.add_argument("--q", default="1.5625,3.5,6", help="operating points (comma list)")
-    parser.add_argument("--files", type=int, default=12, help="files per split, spread over the sorted list")
-    parser.add_argument("--exclude", default="asterisk/", help="leave out paths starting with this (default asterisk/, "
-                                                               "as the published unseen set does; '' keeps all)")
+    add_selection_arguments(parser, files=12)
     parser.add_argument("--out", type=Path, default=Path("rd_curves/ecc_mel/mel_distance"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

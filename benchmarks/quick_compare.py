@@ -28,14 +28,20 @@ def spread_files(folder: Path, count: int, exclude: str = "") -> list[Path]:
     return [files[i] for i in np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round().astype(int))]
 
 
+def add_selection_arguments(parser: argparse.ArgumentParser, files: int) -> None:
+    """``--q`` (operating points), ``--files`` (per split) and ``--exclude`` (see :func:`spread_files`)."""
+    parser.add_argument("--q", default="1.5625,3.5,6", help="operating points of variable-rate models (comma list)")
+    parser.add_argument("--files", type=int, default=files, help=f"files per split, spread over the sorted list "
+                                                                  f"(default {files})")
+    parser.add_argument("--exclude", default="asterisk/", help="leave out paths starting with this (default "
+                                                               "asterisk/, as the published unseen set does; '' keeps all)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quick_compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", metavar="LABEL=PATH", help="model files or training checkpoints")
     parser.add_argument("--data", nargs="+", type=Path, default=[Path("data/asterisk/test"), Path("data/speech/unseen")])
-    parser.add_argument("--q", default="1.5625,3.5,6", help="operating points of variable-rate models (comma list)")
-    parser.add_argument("--files", type=int, default=30, help="files per split")
-    parser.add_argument("--exclude", default="asterisk/", help="leave out paths starting with this (default "
-                                                               "asterisk/, as the published unseen set does)")
+    add_selection_arguments(parser, files=30)
     parser.add_argument("--out", type=Path, default=Path("runs/quick_compare"))
     args = parser.parse_args(argv)
     models = {label: read_model(path) for label, path in (m.split("=", 1) for m in args.models)}
