@@ -320,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-vocoder", help="train (or resume) the shared vocoder; resumes from OUT/last.pt",
                        description="Mel warm-up, then adversarial training (multi-period + multi-resolution "
-                                   "discriminators). Stops at --steps; run again with more steps to continue. "
+                                   "discriminators), mel L1 and anti-wrapping phase losses throughout. Stops at "
+                                   "--steps; run again with more steps to continue. "
                                    "Uses a CUDA GPU when present.")
     p.add_argument("--config", help="JSON VocoderTrainConfig (fields of ecc.vocoder_train.VocoderTrainConfig)")
     p.add_argument("--data", help="folder of training audio (default data/speech/train)")
