@@ -285,18 +285,20 @@ def _architecture(config: TrainConfig, resumed: dict | None):
     return model
 
 
-def attach_vocoder(model: torch.nn.Module, path: str | Path) -> None:
+def attach_vocoder(model: torch.nn.Module, path: str | Path) -> int | None:
     """Load the vocoder of ``path`` (a vocoder file or a vocoder training checkpoint) into
-    ``model.vocoder``; ``ValueError`` if the model has none or their configs differ."""
+    ``model.vocoder`` and return its training step (None if unrecorded); ``ValueError`` if the model
+    has none or their configs differ."""
     from .vocoder_train import read_vocoder
 
-    vocoder = read_vocoder(path)
+    vocoder, step = read_vocoder(path)
     own = getattr(model, "vocoder", None)
     if own is None:
         raise ValueError(f"vocoder_from: a {getattr(model, 'family', type(model).__name__)} model has no vocoder")
     if own.config != vocoder.config:
         raise ValueError(f"vocoder_from {path}: its config {vocoder.config} differs from the model's {own.config}")
     own.load_state_dict(vocoder.state_dict())
+    return step
 
 
 @torch.no_grad()
@@ -372,18 +374,6 @@ def _checkpoint(model: ConvSTFTCodec, optimizer, aux_optimizer, step: int, sampl
     write_checkpoint(state, path, model.parameters(), step)
 
 
-def _vocoder_step(path: str | Path) -> int | None:
-    """The training step of a vocoder checkpoint or exported file (None if it does not say)."""
-    import zipfile
-
-    from .vocoder_train import load_generator
-    from .weights import load_weights
-
-    if zipfile.is_zipfile(path):
-        return load_generator(path)[1]
-    return load_weights(path)[1].get("record", {}).get("step")
-
-
 def read_model(path: str | Path) -> ConvSTFTCodec:
     """A model file (:func:`load_codec`) or a training checkpoint (:func:`checkpoint_model`)."""
     import zipfile
@@ -424,9 +414,9 @@ def export(checkpoint: str | Path, out: str | Path, name: str, nominal_kbps: flo
     record = {"family": model.family, "description": description, "step": ckpt["step"],
               "checkpoint": str(checkpoint), "command": command, "train_config": train_config}
     if vocoder is not None:
-        attach_vocoder(model, vocoder)
+        step = attach_vocoder(model, vocoder)
         model.update()
-        record["vocoder"] = {"file": str(vocoder), "step": _vocoder_step(vocoder)}
+        record["vocoder"] = {"file": str(vocoder), "step": step}
     if model.rates:
         if not presets:
             raise ValueError(f"{checkpoint} is variable-rate ({model.rates} rates): give presets")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .discriminator import AdversarialConfig, Adversary, MultiPeriodDiscriminato
 from .mel import LogMel
 from .train import write_checkpoint
 from .vocoder import Vocoder, VocoderConfig
+from .weights import load_weights
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,13 @@ def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:
     return generator.eval(), int(state["step"])
 
 
-def read_vocoder(path: str | Path) -> Vocoder:
-    """A vocoder from a file written by :meth:`Vocoder.save` or from a training checkpoint (eval mode)."""
-    import zipfile
-
-    return load_generator(path)[0] if zipfile.is_zipfile(path) else Vocoder.load(path)
+def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
+    """A vocoder (eval mode) from a file written by :meth:`Vocoder.save` or from a training
+    checkpoint, and its training step (None when the file does not record one)."""
+    if zipfile.is_zipfile(path):
+        return load_generator(path)
+    step = load_weights(path)[1].get("record", {}).get("step")
+    return Vocoder.load(path), step
 
 
 def export_vocoder(checkpoint: str | Path, out: str | Path) -> Vocoder:

@@ -190,6 +190,15 @@ def test_joint_fine_tune_against_the_vocoder_runs_discriminators(tmp_path, sampl
     assert any(not torch.equal(state["state"]["vocoder." + k], v) for k, v in vocoder_run["generator"].items())
     train(replace(config, steps=3, checkpoint_every=3))  # resumes with the saved discriminators
     assert "resumed" in capsys.readouterr().out
+
+    from ecc.train import export
+
+    presets = [{"name": "tiny-mel-x", "q": 1.0, "kbps": 1.0}]
+    exported = export(tmp_path / "joint" / "last.pt", tmp_path / "m.safetensors", "tiny-mel", presets=presets,
+                      vocoder=run)  # the vocoder swapped for the run's (step 2)
+    assert json.loads((tmp_path / "m.json").read_text())["vocoder"] == {"file": str(run), "step": 2}
+    for name, value in vocoder_run["generator"].items():
+        assert torch.equal(exported.vocoder.state_dict()[name], value), name
     with pytest.raises(ValueError, match="discriminators_from needs adversarial"):
         replace(config, adversarial=None)
 

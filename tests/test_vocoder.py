@@ -9,7 +9,7 @@ import torch
 from ecc.discriminator import MultiPeriodDiscriminator
 from ecc.mel import LogMel, MelConfig
 from ecc.vocoder import Vocoder, VocoderConfig
-from ecc.vocoder_train import (VocoderTrainConfig, anti_wrap, export_vocoder, load_generator, phase_loss,
+from ecc.vocoder_train import (VocoderTrainConfig, anti_wrap, export_vocoder, load_generator, phase_loss, read_vocoder,
                                train_vocoder)
 
 TINY = VocoderConfig(dim=16, intermediate=32, layers=2)
@@ -47,6 +47,7 @@ def test_weights_round_trip_through_safetensors(tmp_path):
     vocoder.save(tmp_path / "v.safetensors", {"step": 7})
     loaded = Vocoder.load(tmp_path / "v.safetensors")
     assert loaded.config == TINY
+    assert read_vocoder(tmp_path / "v.safetensors")[1] == 7  # the step its record names
     mel = torch.randn(1, 80, 20)
     with torch.no_grad():
         assert torch.equal(loaded(mel), vocoder.eval()(mel))
