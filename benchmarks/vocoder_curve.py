@@ -3,7 +3,10 @@ checkpoint on held-out files, seen voices (``dev``) and unseen voices (``unseen`
 ``OUT/curve.csv`` (one row per step and split; a re-evaluated step replaces its rows) and drawn to
 ``OUT/curve.png``. Two more PESQ-WB columns grade the halves of the output separately:
 ``pesq_input_phase`` (the output's STFT magnitude with the input's phase: its magnitude alone) and
-``pesq_input_magnitude`` (the input's magnitude with the output's phase: its phase alone).
+``pesq_input_magnitude`` (the input's magnitude with the output's phase: its phase alone). Two
+columns measure the phase directly, on the loudest 10 % of each file's STFT bins (where phase is
+heard): ``group_delay_error`` and ``inst_freq_error``, the mean anti-wrapped distance (radians) of the
+output's phase differences along frequency and along time to the input's (0: exact, pi/2: random).
 
 ``python -m benchmarks.vocoder_curve runs/vocoder/last.pt --data data/speech --out rd_curves/vocoder``
 """
@@ -18,12 +21,14 @@ import pandas as pd
 import torch
 
 from ecc.audio import load_audio
-from ecc.vocoder_train import load_generator
+from ecc.vocoder_train import anti_wrap, load_generator
 
 from .metrics import evaluate
 
 METRICS = ("pesq", "stoi", "visqol")
 HALVES = ("pesq_input_phase", "pesq_input_magnitude")
+PHASE_ERRORS = ("group_delay_error", "inst_freq_error")
+LOUDEST = 0.9  # phase errors are read on bins above this quantile of the input's magnitude
 
 
 def pick_files(data: Path, split: str, count: int, min_seconds: float = 1.0) -> list[Path]:
@@ -37,26 +42,37 @@ def pick_files(data: Path, split: str, count: int, min_seconds: float = 1.0) -> 
     return [data / p for p in rows.path.iloc[index]]
 
 
-def swapped_halves(generator, wav: torch.Tensor, decoded: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """``decoded``'s magnitude with ``wav``'s phase, and ``wav``'s magnitude with ``decoded``'s phase
-    (STFT of the vocoder's window and hop), each ``[N]``."""
-    n_fft, hop = generator.config.n_fft, generator.config.mel.hop
+def swapped_halves(ours: torch.Tensor, theirs: torch.Tensor, n_fft: int, hop: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """From the decoded and the input STFTs ``[1, F, T]``: the decoded magnitude with the input's
+    phase, and the input's magnitude with the decoded phase, each ``[length]``."""
     window = torch.hann_window(n_fft)
-    ours, theirs = (torch.stft(x, n_fft, hop, window=window, return_complex=True) for x in (decoded, wav))
 
     def rebuild(magnitude: torch.Tensor, phase: torch.Tensor) -> np.ndarray:
         spec = magnitude.abs() * torch.exp(1j * phase.angle())
-        return torch.istft(spec, n_fft, hop, window=window, length=wav.shape[-1])[0].numpy()
+        return torch.istft(spec, n_fft, hop, window=window, length=length)[0].numpy()
 
     return rebuild(ours, theirs), rebuild(theirs, ours)
 
 
+def phase_errors(ours: torch.Tensor, theirs: torch.Tensor) -> dict[str, float]:
+    """Group-delay and instantaneous-frequency errors (radians, see the module doc) of the decoded
+    STFT ``ours`` against the input's ``theirs`` ``[1, F, T]``, on the input's loudest bins."""
+    error = ours.angle() - theirs.angle()
+    magnitude = theirs.abs()
+    loud = magnitude >= torch.quantile(magnitude.flatten(), LOUDEST)
+    along_frequency = anti_wrap(error.diff(dim=1))[loud[:, 1:] & loud[:, :-1]]
+    along_time = anti_wrap(error.diff(dim=2))[loud[..., 1:] & loud[..., :-1]]
+    return {"group_delay_error": along_frequency.mean().item(), "inst_freq_error": along_time.mean().item()}
+
+
 @torch.no_grad()
 def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, float]:
-    """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files``, and the PESQ-WB of each half
-    (:func:`swapped_halves`), NaN-skipping."""
+    """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files``, the PESQ-WB of each half
+    (:func:`swapped_halves`) and the phase errors (:func:`phase_errors`), NaN-skipping."""
     generator, _ = load_generator(checkpoint)
-    values = {m: [] for m in (*METRICS, *HALVES)}
+    n_fft, hop = generator.config.n_fft, generator.config.mel.hop
+    window = torch.hann_window(n_fft)
+    values = {m: [] for m in (*METRICS, *HALVES, *PHASE_ERRORS)}
     for path in files:
         audio = load_audio(path, generator.sample_rate)
         wav = torch.from_numpy(audio.samples)[None]
@@ -64,8 +80,11 @@ def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, floa
         scores = evaluate(audio.samples, decoded[0].numpy(), audio.sample_rate, list(METRICS))
         for m in METRICS:
             values[m].append(scores.values[m])
-        for name, half in zip(HALVES, swapped_halves(generator, wav, decoded)):
+        ours, theirs = (torch.stft(x, n_fft, hop, window=window, return_complex=True) for x in (decoded, wav))
+        for name, half in zip(HALVES, swapped_halves(ours, theirs, n_fft, hop, wav.shape[-1])):
             values[name].append(evaluate(audio.samples, half, audio.sample_rate, ["pesq"]).values["pesq"])
+        for name, value in phase_errors(ours, theirs).items():
+            values[name].append(value)
     return {m: float(np.nanmean(v)) for m, v in values.items()}
 
 
@@ -75,13 +94,14 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(METRICS) + 1, figsize=(4 * (len(METRICS) + 1), 3.2), sharex=True)
+    panels = len(METRICS) + 2
+    fig, axes = plt.subplots(1, panels, figsize=(4 * panels, 3.2), sharex=True)
     splits = list(curve.groupby("split"))
     for ax, metric in zip(axes, METRICS):
         for color, (split, rows) in enumerate(splits):
             ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=split)
         ax.set_title({"pesq": "PESQ-WB", "stoi": "STOI", "visqol": "ViSQOL (speech)"}[metric])
-    halves = axes[-1]
+    halves, phase = axes[-2:]
     for color, (split, rows) in enumerate(splits):
         for name, style in zip(HALVES, ("o-", "s--")):
             if name in rows and rows[name].notna().any():
@@ -89,6 +109,13 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
                 halves.plot(rows.step, rows[name], style, color=f"C{color}", label=label)
     halves.set_title("PESQ-WB, other half from the input")
     halves.legend(fontsize=7)
+    for color, (split, rows) in enumerate(splits):
+        for name, style in zip(PHASE_ERRORS, ("o-", "s--")):
+            if name in rows and rows[name].notna().any():
+                label = f"{split}: {'group delay' if name == 'group_delay_error' else 'inst. frequency'}"
+                phase.plot(rows.step, rows[name], style, color=f"C{color}", label=label)
+    phase.set_title(f"phase error, loudest {100 - round(100 * LOUDEST)} % of bins (rad)")
+    phase.legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
