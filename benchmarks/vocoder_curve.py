@@ -71,7 +71,6 @@ def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, floa
     (:func:`swapped_halves`) and the phase errors (:func:`phase_errors`), NaN-skipping."""
     generator, _ = load_generator(checkpoint)
     n_fft, hop = generator.config.n_fft, generator.config.mel.hop
-    window = torch.hann_window(n_fft)
     values = {m: [] for m in (*METRICS, *HALVES, *PHASE_ERRORS)}
     for path in files:
         audio = load_audio(path, generator.sample_rate)
@@ -80,7 +79,7 @@ def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, floa
         scores = evaluate(audio.samples, decoded[0].numpy(), audio.sample_rate, list(METRICS))
         for m in METRICS:
             values[m].append(scores.values[m])
-        ours, theirs = (torch.stft(x, n_fft, hop, window=window, return_complex=True) for x in (decoded, wav))
+        ours, theirs = generator.stft(decoded), generator.stft(wav)
         for name, half in zip(HALVES, swapped_halves(ours, theirs, n_fft, hop, wav.shape[-1])):
             values[name].append(evaluate(audio.samples, half, audio.sample_rate, ["pesq"]).values["pesq"])
         for name, value in phase_errors(ours, theirs).items():

@@ -113,6 +113,10 @@ class Vocoder(nn.Module):
         log_mag, phase = self.head(self.final_norm(x.transpose(1, 2))).transpose(1, 2).chunk(2, dim=1)
         return log_mag, phase
 
+    def stft(self, wav: torch.Tensor) -> torch.Tensor:
+        """``[B, N]`` -> complex ``[B, n_fft // 2 + 1, T]``: the STFT on the grid :meth:`spectrum` predicts."""
+        return torch.stft(wav, self.config.n_fft, self.config.mel.hop, window=self.window, return_complex=True)
+
     def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor, length: int) -> torch.Tensor:
         """The iSTFT of :meth:`spectrum`'s output: ``[B, length]``."""
         spec = torch.exp(log_mag.clamp(max=8.0)) * torch.exp(1j * phase)  # [B, F, T]

@@ -106,7 +106,7 @@ class VocoderGAN:
         losses["mel"] = F.l1_loss(self.mel(fake), mel)
         loss = c.mel_weight * losses["mel"]
         if c.phase_weight:
-            losses["phase"] = phase_loss(phase, self.target_phase(wav))
+            losses["phase"] = phase_loss(phase, self.generator.stft(wav).angle())
             loss = loss + c.phase_weight * losses["phase"]
         if adversarial:
             loss = loss + losses["adv"] + c.feature_weight * losses["fm"]
@@ -115,11 +115,6 @@ class VocoderGAN:
         torch.nn.utils.clip_grad_norm_(self.generator.parameters(), 100.0)
         self.g_optimizer.step()
         return {"loss": loss.item(), **{k: v.item() for k, v in losses.items()}}
-
-    def target_phase(self, wav: torch.Tensor) -> torch.Tensor:
-        """Phase ``[B, F, T]`` of ``wav`` on the generator's STFT grid."""
-        c = self.config.model
-        return torch.angle(torch.stft(wav, c.n_fft, c.mel.hop, window=self.generator.window, return_complex=True))
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.state_dict(), "mpd": self.mpd.state_dict(), "mrd": self.mrd.state_dict(),

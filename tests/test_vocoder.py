@@ -116,3 +116,7 @@ def test_spectrum_and_waveform_are_the_forward_pass():
     log_mag, phase = vocoder.spectrum(mel)
     assert log_mag.shape == phase.shape == (1, TINY.n_fft // 2 + 1, 12)
     torch.testing.assert_close(vocoder.waveform(log_mag, phase, 1760), vocoder(mel, 1760))
+    wav = torch.randn(1, 1760) * 0.1
+    spec = vocoder.stft(wav)  # the grid the head predicts: its own inverse is the waveform
+    assert spec.shape == (1, TINY.n_fft // 2 + 1, 12)
+    torch.testing.assert_close(vocoder.waveform(spec.abs().log(), spec.angle(), 1760), wav, atol=1e-5, rtol=0)
