@@ -26,8 +26,8 @@ from ecc.vocoder_train import anti_wrap, load_generator
 from .metrics import evaluate
 
 METRICS = ("pesq", "stoi", "visqol")
-HALVES = ("pesq_input_phase", "pesq_input_magnitude")
-PHASE_ERRORS = ("group_delay_error", "inst_freq_error")
+HALVES = {"pesq_input_phase": "magnitude alone", "pesq_input_magnitude": "phase alone"}  # column: plot label
+PHASE_ERRORS = {"group_delay_error": "group delay", "inst_freq_error": "inst. frequency"}
 LOUDEST = 0.9  # phase errors are read on bins above this quantile of the input's magnitude
 
 
@@ -100,21 +100,15 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
         for color, (split, rows) in enumerate(splits):
             ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=split)
         ax.set_title({"pesq": "PESQ-WB", "stoi": "STOI", "visqol": "ViSQOL (speech)"}[metric])
-    halves, phase = axes[-2:]
-    for color, (split, rows) in enumerate(splits):
-        for name, style in zip(HALVES, ("o-", "s--")):
-            if name in rows and rows[name].notna().any():
-                label = f"{split}: {'magnitude' if name == 'pesq_input_phase' else 'phase'} alone"
-                halves.plot(rows.step, rows[name], style, color=f"C{color}", label=label)
-    halves.set_title("PESQ-WB, other half from the input")
-    halves.legend(fontsize=7)
-    for color, (split, rows) in enumerate(splits):
-        for name, style in zip(PHASE_ERRORS, ("o-", "s--")):
-            if name in rows and rows[name].notna().any():
-                label = f"{split}: {'group delay' if name == 'group_delay_error' else 'inst. frequency'}"
-                phase.plot(rows.step, rows[name], style, color=f"C{color}", label=label)
-    phase.set_title(f"phase error, loudest {100 - round(100 * LOUDEST)} % of bins (rad)")
-    phase.legend(fontsize=7)
+    panes = {"PESQ-WB, other half from the input": HALVES,
+             f"phase error, loudest {100 - round(100 * LOUDEST)} % of bins (rad)": PHASE_ERRORS}
+    for ax, (title, columns) in zip(axes[-2:], panes.items()):  # two columns a pane, solid and dashed
+        for color, (split, rows) in enumerate(splits):
+            for (name, label), style in zip(columns.items(), ("o-", "s--")):
+                if name in rows and rows[name].notna().any():  # older rows lack the newer columns
+                    ax.plot(rows.step, rows[name], style, color=f"C{color}", label=f"{split}: {label}")
+        ax.set_title(title)
+        ax.legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
