@@ -242,8 +242,13 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     ``lr_end`` at ``steps``. A function of the step alone, so a resumed run continues the same curve."""
     if config.lr_end is None:
         return config.lr
-    progress = min(step / max(config.steps, 1), 1.0)
-    return config.lr_end + 0.5 * (config.lr - config.lr_end) * (1.0 + math.cos(math.pi * progress))
+    return cosine(config.lr, config.lr_end, step / max(config.steps, 1))
+
+
+def cosine(start: float, end: float, progress: float) -> float:
+    """Half a cosine from ``start`` (progress <= 0) to ``end`` (progress >= 1)."""
+    progress = min(max(progress, 0.0), 1.0)
+    return end + 0.5 * (start - end) * (1.0 + math.cos(math.pi * progress))
 
 
 def operating_points(config: TrainConfig, rates: int, step: int, batch: int) -> tuple[torch.Tensor | int | None, torch.Tensor]:

@@ -14,7 +14,7 @@ import json
 import random
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .data import CropSampler
 from .discriminator import AdversarialConfig, Adversary, MultiPeriodDiscriminator, MultiResolutionDiscriminator
 from .mel import LogMel
-from .train import write_checkpoint
+from .train import cosine, write_checkpoint
 from .vocoder import Vocoder, VocoderConfig
 from .weights import load_weights
 
@@ -42,10 +42,13 @@ class VocoderTrainConfig:
     batch: int = 8
     crop_seconds: float = 0.5
     lr: float = 2e-4
+    lr_end: float = 2e-5  # both optimizers: lr until decay_start, then a cosine down to lr_end at decay_end
+    decay_start: int = 30_000  # the shared run took the schedule up at 31,000
+    decay_end: int = 100_000
     warmup_steps: int = 5000
     mel_weight: float = 45.0
     feature_weight: float = 2.0
-    phase_weight: float = 10.0  # anti-wrapping phase losses (APNet); a run resumed with another value switches to it
+    phase_weight: float = 10.0  # anti-wrapping phase losses (APNet); a resumed run takes this and the lr schedule from the command
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     period_channels: tuple[int, ...] = (16, 32, 128, 256)  # HiFi-GAN: 32..1024; 16..512 costs 3.5x per step here
     resolution: AdversarialConfig = field(default_factory=lambda: AdversarialConfig(hidden=64))
@@ -65,6 +68,18 @@ class VocoderTrainConfig:
         if "model" in d:
             d["model"] = VocoderConfig.from_dict(d["model"])
         return cls(**d)
+
+
+RESUME_OVERRIDES = ("steps", "data", "out", "device", "phase_weight", "lr_end", "decay_start", "decay_end")
+"""What a resumed run takes from the command rather than from its checkpoint."""
+
+
+def learning_rate(config: VocoderTrainConfig, step: int) -> float:
+    """Both optimizers' learning rate at ``step``: ``lr`` until ``decay_start``, then a cosine down to
+    ``lr_end`` at ``decay_end`` (and ``lr_end`` after). A function of the step alone, so resuming
+    continues the curve."""
+    span = max(config.decay_end - config.decay_start, 1)
+    return cosine(config.lr, config.lr_end, (step - config.decay_start) / span)
 
 
 def anti_wrap(x: torch.Tensor) -> torch.Tensor:
@@ -142,11 +157,9 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
-    if resumed is not None:  # the run's own architecture and losses; only steps/data/out/device/phase_weight may change
+    if resumed is not None:  # the run's own architecture and losses; the fields in RESUME_OVERRIDES may change
         saved = VocoderTrainConfig.from_dict(json.loads(resumed["config"]))
-        config = VocoderTrainConfig(**{**asdict(saved), "resolution": saved.resolution, "model": saved.model,
-                                       "steps": config.steps, "data": config.data, "out": config.out,
-                                       "device": config.device, "phase_weight": config.phase_weight})
+        config = replace(saved, **{name: getattr(config, name) for name in RESUME_OVERRIDES})
     gan = VocoderGAN(config, device)
     sampler = CropSampler(config.data, config.model.mel.sample_rate,
                           int(config.crop_seconds * config.model.mel.sample_rate), config.seed)
@@ -163,12 +176,15 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
     start = time.time()
     while step < config.steps:
         wav = sampler.batch(config.batch).to(device)
+        for group in (*gan.g_optimizer.param_groups, *gan.d_optimizer.param_groups):
+            group["lr"] = learning_rate(config, step)
         losses = gan.step(wav, adversarial=step >= config.warmup_steps)
         step += 1
         bar.update(1)
         bar.set_postfix(mel=f"{losses['mel']:.3f}", **({"adv": f"{losses['adv']:.2f}"} if "adv" in losses else {}))
         if step % 50 == 0:
-            log.write(json.dumps({"step": step, **losses, "seconds": round(time.time() - start, 1)}) + "\n")
+            log.write(json.dumps({"step": step, **losses, "lr": gan.g_optimizer.param_groups[0]["lr"],
+                                  "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(gan, config, step, sampler, last)

@@ -9,8 +9,8 @@ import torch
 from ecc.discriminator import MultiPeriodDiscriminator
 from ecc.mel import LogMel, MelConfig
 from ecc.vocoder import Vocoder, VocoderConfig
-from ecc.vocoder_train import (VocoderTrainConfig, anti_wrap, export_vocoder, load_generator, phase_loss, read_vocoder,
-                               train_vocoder)
+from ecc.vocoder_train import (VocoderTrainConfig, anti_wrap, export_vocoder, learning_rate, load_generator, phase_loss,
+                               read_vocoder, train_vocoder)
 
 TINY = VocoderConfig(dim=16, intermediate=32, layers=2)
 
@@ -78,14 +78,24 @@ def test_training_warms_up_then_turns_adversarial_and_resumes(tmp_path, sample_p
     last = train_vocoder(config)
     state = torch.load(last, weights_only=True)  # plain tensors and values only
     assert state["step"] == 2
-    train_vocoder(replace(config, steps=4, warmup_steps=10, phase_weight=3.0))  # a resume keeps the run's own
-    assert "resumed" in capsys.readouterr().out                                 # warm-up, takes a new phase weight
+    # a resume keeps the run's own warm-up, takes a new phase weight and lr schedule
+    train_vocoder(replace(config, steps=4, warmup_steps=10, phase_weight=3.0, decay_start=2, decay_end=3, lr_end=1e-5))
+    assert "resumed" in capsys.readouterr().out
     saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
-    assert saved["warmup_steps"] == 2 and saved["phase_weight"] == 3.0
+    assert saved["warmup_steps"] == 2 and saved["phase_weight"] == 3.0 and saved["decay_end"] == 3
+    assert torch.load(last, weights_only=True)["state"]["g_optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-5)
     generator, step = load_generator(last)
     assert step == 4 and generator.config == TINY
     vocoder = export_vocoder(last, tmp_path / "v.safetensors")
     assert torch.equal(Vocoder.load(tmp_path / "v.safetensors").embed.weight, vocoder.embed.weight)
+
+
+def test_learning_rate_is_constant_then_a_cosine_down_to_lr_end():
+    config = VocoderTrainConfig(lr=2e-4, lr_end=2e-5, decay_start=100, decay_end=300)
+    lrs = [learning_rate(config, step) for step in range(0, 400, 10)]
+    assert lrs[:11] == [2e-4] * 11 and lrs[-10:] == [pytest.approx(2e-5)] * 10
+    assert learning_rate(config, 200) == pytest.approx(1.1e-4)
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
 
 
 def test_training_is_deterministic(tmp_path, sample_paths):
