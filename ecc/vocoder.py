@@ -139,9 +139,14 @@ class Vocoder(nn.Module):
     @classmethod
     def load(cls, path: str | Path) -> "Vocoder":
         """Read a file written by :meth:`save`; ``ValueError`` naming the file if it is not one."""
+        return cls.read(path)[0]
+
+    @classmethod
+    def read(cls, path: str | Path) -> tuple["Vocoder", dict]:
+        """:meth:`load`, and the record saved with the weights (empty when there is none)."""
         state, metadata = load_weights(path)
         if metadata.get("family") != FAMILY:
             raise ValueError(f"{path}: holds family {metadata.get('family')!r}, not {FAMILY!r}")
         model = cls(VocoderConfig.from_dict(metadata["config"]))
         model.load_state_dict(state)
-        return model.eval()
+        return model.eval(), metadata.get("record", {})

@@ -27,7 +27,6 @@ from .discriminator import AdversarialConfig, Adversary, MultiPeriodDiscriminato
 from .mel import LogMel
 from .train import cosine, write_checkpoint
 from .vocoder import Vocoder, VocoderConfig
-from .weights import load_weights
 
 
 @dataclass(frozen=True)
@@ -213,8 +212,8 @@ def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     checkpoint, and its training step (None when the file does not record one)."""
     if zipfile.is_zipfile(path):
         return load_generator(path)
-    step = load_weights(path)[1].get("record", {}).get("step")
-    return Vocoder.load(path), step
+    vocoder, record = Vocoder.read(path)
+    return vocoder, record.get("step")
 
 
 def export_vocoder(checkpoint: str | Path, out: str | Path) -> Vocoder:
