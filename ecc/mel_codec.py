@@ -12,7 +12,7 @@ coded symbols are exact on every machine, the audio agrees to float tolerance.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,7 @@ class ECCMelConfig:
     latent: ECCLatentConfig = field(default_factory=ECCLatentConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     chunk_seconds: float = 20.0
+    decoder_hidden: int | None = None  # the log-mel decoder's width; None: the transform's (ECC's decoder's)
 
     def __post_init__(self) -> None:
         problems = analysis_problems(self.stft, self.transform, self.latent, self.chunk_seconds)
@@ -48,7 +49,8 @@ class ECCMelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ECCMelConfig":
-        return cls(*analysis_parts(d), VocoderConfig.from_dict(d.get("vocoder", {})), d.get("chunk_seconds", 20.0))
+        return cls(*analysis_parts(d), VocoderConfig.from_dict(d.get("vocoder", {})), d.get("chunk_seconds", 20.0),
+                   d.get("decoder_hidden"))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,7 +71,8 @@ class ECCMelCodec(ConvSTFTCodec):
 
     def __init__(self, config: ECCMelConfig = ECCMelConfig(), name: str = "ecc-mel") -> None:
         super().__init__(config, name)
-        self.decoder = ConvDecoder(config.transform, config.vocoder.mel.n_mels)
+        shape = replace(config.transform, hidden=config.decoder_hidden or config.transform.hidden)
+        self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
         self.vocoder = Vocoder(config.vocoder)
 
     def mel(self, y_hat: torch.Tensor, frames: int) -> torch.Tensor:

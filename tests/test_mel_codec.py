@@ -113,6 +113,19 @@ def test_train_config_names_unknown_fields_and_family_mismatches():
     assert parsed.model == TINY and parsed.freeze == ("encoder.",)
 
 
+def test_a_wider_mel_decoder_round_trips_through_its_model_file(tmp_path):
+    config = replace(TINY, decoder_hidden=48)
+    assert ECCMelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    torch.manual_seed(0)
+    model = ECCMelCodec(config, "wide-mel").eval()
+    model.update()
+    assert model.decoder.net[0].out_channels == 48 and model.encoder.net[0].out_channels == TRANSFORM.hidden
+    model.save(tmp_path / "wide.safetensors")
+    loaded = load_codec(tmp_path / "wide.safetensors")
+    audio = speech(1.0, seed=4)
+    np.testing.assert_array_equal(loaded.at(1.0).compress(audio)[1], model.at(1.0).compress(audio)[1])
+
+
 def test_mel_decoder_trains_on_a_frozen_ecc_model_and_shares_its_bitstream(tmp_path, sample_paths):
     torch.manual_seed(2)
     ecc = ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT), "tiny-ecc").eval()
