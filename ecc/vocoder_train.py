@@ -175,15 +175,15 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
     start = time.time()
     while step < config.steps:
         wav = sampler.batch(config.batch).to(device)
+        lr = learning_rate(config, step)
         for group in (*gan.g_optimizer.param_groups, *gan.d_optimizer.param_groups):
-            group["lr"] = learning_rate(config, step)
+            group["lr"] = lr
         losses = gan.step(wav, adversarial=step >= config.warmup_steps)
         step += 1
         bar.update(1)
         bar.set_postfix(mel=f"{losses['mel']:.3f}", **({"adv": f"{losses['adv']:.2f}"} if "adv" in losses else {}))
         if step % 50 == 0:
-            log.write(json.dumps({"step": step, **losses, "lr": gan.g_optimizer.param_groups[0]["lr"],
-                                  "seconds": round(time.time() - start, 1)}) + "\n")
+            log.write(json.dumps({"step": step, **losses, "lr": lr, "seconds": round(time.time() - start, 1)}) + "\n")
             log.flush()
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(gan, config, step, sampler, last)
