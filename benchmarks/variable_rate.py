@@ -3,13 +3,17 @@
 ``calibrate``: measure the file bitrate of a variable-rate model on the dev split at every trained
 operating point, then place one preset per target rate (log-rate interpolation, snapped to the
 container's operating-point grid) and measure each again; writes the presets JSON that
-``ecc export --presets`` takes, and ``rd_curves/variable_rate/calibration.md``.
+``ecc export --presets`` takes, and ``rd_curves/variable_rate/calibration.md``. ``--targets`` takes the
+target rates from another model's record instead (e.g. an ``ecc-mel`` model placed at the ECC
+presets' rates, its presets renamed ``ecc-mel-*`` with ``--prefix``).
 
 ``compare``: per preset, PESQ-WB / STOI / ViSQOL and file rate of the variable-rate model against
 the per-rate model of the same name (``ecc bench`` aggregates of both), and the BD-rate of the new
 model against the old zoo; writes ``rd_curves/variable_rate/compare_<split>.md``.
 
     python -m benchmarks.variable_rate calibrate runs/ecc-vr/last.pt --presets runs/ecc-vr/presets.json
+    python -m benchmarks.variable_rate calibrate runs/ecc-mel-e2e-ft/last.pt --presets runs/ecc-mel-e2e-ft/presets.json \
+        --targets ecc/zoo/ecc.json --prefix ecc-mel --table rd_curves/ecc_mel/calibration
     python -m benchmarks.variable_rate compare rd_curves/asterisk_test/aggregate.csv \
         rd_curves/variable_rate/per_rate_zoo_asterisk_test.csv --split asterisk_test
 """
@@ -40,6 +44,15 @@ PER_RATE_ZOO = {"ecc-0k4": 0.453, "ecc-0k6": 0.711, "ecc-1k1": 1.169, "ecc-1k5":
 def file_kbps(model: NeuralCodec, clips: list[np.ndarray], seconds: float) -> float:
     """Coded file bits of every clip (whole containers) per second of audio, kbps."""
     return sum(8 * len(model.compress_chunks(model.split(c))[0]) for c in clips) / seconds / 1000
+
+
+def record_targets(record: dict, prefix: str | None = None) -> dict[str, float]:
+    """Target rates from a model record's presets, name -> kbps; ``prefix`` replaces the family part
+    of each name (``ecc-1k5`` -> ``ecc-mel-1k5``)."""
+    if not record.get("presets"):
+        raise ValueError("the record holds no presets")
+    return {(f"{prefix}-{p['name'].rsplit('-', 1)[-1]}" if prefix else p["name"]): float(p["kbps"])
+            for p in record["presets"]}
 
 
 def calibrate(model: NeuralCodec, clips: list[np.ndarray], targets: dict[str, float]) -> tuple[pd.DataFrame, list[dict]]:
@@ -80,6 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("model", help="a variable-rate model file, or a training checkpoint (OUT/last.pt)")
     p.add_argument("--dev", default="data/asterisk/dev")
     p.add_argument("--presets", required=True, help="JSON presets to write (for ecc export --presets)")
+    p.add_argument("--targets", help="a model record (ZOO/NAME.json): its presets' names and rates are the targets "
+                                     "(default: the per-rate ECC zoo's dev rates)")
+    p.add_argument("--prefix", help="with --targets: rename the presets PREFIX-<rate> (e.g. ecc-mel)")
+    p.add_argument("--table", default=str(OUT / "calibration"), help="calibration table to write, without suffix "
+                                                                      "(default %(default)s)")
     p = sub.add_parser("compare", help="variable-rate presets vs the per-rate models they replace")
     p.add_argument("new", help="ecc bench aggregate.csv holding the variable-rate presets (codec 'ecc')")
     p.add_argument("old", help="aggregate rows of the per-rate zoo (same points)")
@@ -91,13 +109,18 @@ def main(argv: list[str] | None = None) -> None:
 
         model = checkpoint_model(args.model)
         clips = [load_audio(p, model.sample_rate).samples for p in audio_files(args.dev)]
-        table, presets = calibrate(model, clips, PER_RATE_ZOO)
+        if args.targets:
+            targets = record_targets(json.loads(Path(args.targets).read_text()), args.prefix)
+            matched = f"the dev-split rate of the preset of the same rate in `{args.targets}`"
+        else:
+            targets, matched = PER_RATE_ZOO, "the dev-split file rate of the per-rate model of the same name"
+        table, presets = calibrate(model, clips, targets)
         Path(args.presets).write_text(json.dumps(presets, indent=2) + "\n")
-        write_table(table, OUT / "calibration", "Variable-rate ECC: presets placed on the dev split",
-                    f"Dev split `{args.dev}` ({len(clips)} files). File kbps = whole .ecc containers / duration. "
-                    "Each preset's operating point q is interpolated (log rate) between the trained points to "
-                    "match the dev-split file rate of the per-rate model of the same name, snapped to the "
-                    f"container's 1/{OPERATING_POINT_STEPS} grid, and measured again.")
+        write_table(table, Path(args.table), f"Variable-rate {model.family}: presets placed on the dev split",
+                    f"Model `{args.model}`; dev split `{args.dev}` ({len(clips)} files). File kbps = whole .ecc "
+                    "containers / duration. Each preset's operating point q is interpolated (log rate) between "
+                    f"the trained points to match {matched}, snapped to the container's "
+                    f"1/{OPERATING_POINT_STEPS} grid, and measured again.")
         print(table.to_string(index=False))
         return
     metrics = args.metrics.split(",")

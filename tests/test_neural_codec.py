@@ -134,3 +134,28 @@ def test_variable_rate_model_records_and_obeys_its_operating_point():
     forged = replace(Bitstream.from_bytes(data), operating_point=3 * OPERATING_POINT_STEPS).to_bytes()
     with pytest.raises(BitstreamError, match="operating point 3"):
         model.decompress(forged)
+
+
+def test_calibrate_places_renamed_presets_at_another_models_rates():
+    from benchmarks.variable_rate import calibrate, file_kbps, record_targets
+
+    torch.manual_seed(0)
+    model = ECCCodec(replace(TINY, latent=replace(TINY.latent, rates=3))).eval()
+    init_rate_gains(model, (1.0, 4.0, 16.0))
+    model.update()
+    clips = [np.random.default_rng(i).normal(size=16000).astype(np.float32) * 0.1 for i in range(2)]
+    low, high = (file_kbps(model.at(q), clips, 2.0) for q in (0.0, 2.0))
+    middle = (low * high) ** 0.5
+    record = {"presets": [{"name": "ecc-lo", "q": 0.0, "kbps": low}, {"name": "ecc-mid", "q": 1.0, "kbps": middle}]}
+    targets = record_targets(record, prefix="ecc-mel")
+    assert targets == {"ecc-mel-lo": low, "ecc-mel-mid": middle}
+    table, presets = calibrate(model, clips, targets)
+    assert [p["name"] for p in presets] == ["ecc-mel-lo", "ecc-mel-mid"]
+    trained = table["dev_file_kbps"][:3].tolist()
+    upper = next(q for q, k in enumerate(trained) if k >= middle)  # the trained points around the target
+    assert presets[0]["q"] == 0.0 and upper - 1 < presets[1]["q"] <= upper
+    assert low < presets[1]["kbps"] < high
+    assert presets[1]["kbps"] == round(file_kbps(model.at(presets[1]["q"]), clips, 2.0), 3)
+    assert len(table) == 3 + 2  # the trained points, then the presets
+    with pytest.raises(ValueError, match="no presets"):
+        record_targets({"nominal_kbps": 1.5})
