@@ -106,7 +106,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "splits side by side, e.g. data/speech/test data/speech/unseen")
     p.add_argument("--codecs", default=DEFAULT_CODECS, help=f"comma list of {', '.join(CODECS)} (default {DEFAULT_CODECS})")
     p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma list of {', '.join(METRICS)} (default {DEFAULT_METRICS})")
-    p.add_argument("--anchor", default="opus", help="BD-rate anchor codec (default opus)")
+    p.add_argument("--anchor", default="opus", help="BD-rate anchor codec(s), comma list (default opus)")
     p.add_argument("--points", action="append", default=[], metavar="CODEC=P1,P2",
                    help="operating points of one codec (repeatable); default: all its points")
     p.add_argument("--jobs", type=int, default=2, help="parallel processes, or local Dask workers (default 2)")
@@ -131,26 +131,41 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="aggregate.csv or per_file.csv from `ecc bench`; several are drawn side by side as splits "
                         "(named by their folders), with a combined aggregate.csv and README in --out")
     p.add_argument("--metrics", default=None, help="metrics to plot (default: all present)")
-    p.add_argument("--anchor", default=None, help="also write a BD-rate table against this codec")
+    p.add_argument("--anchor", default=None, help="also write a BD-rate table against this codec (comma list: "
+                                                   "against each)")
     p.add_argument("--out", default=None, help="output folder (default: beside the CSV)")
     p.set_defaults(func=cmd_plot)
 
 
-def _report(table, metrics: list[str], out: Path, anchor: str | None, data: str = "") -> None:
-    """Plots for ``metrics`` and, with an ``anchor``, the BD-rate table, under ``out``."""
+def _report(table, metrics: list[str], out: Path, anchors: list[str], data: str = "") -> None:
+    """Plots for ``metrics`` and, with ``anchors``, the BD-rate table of every codec against each, under ``out``."""
+    import pandas as pd
+
     from .bdrate import bd_rate_table
     from .plots import plot_all
 
     plots = plot_all(table, metrics, out, data=data)
     print(f"plots: {', '.join(str(p) for p in plots)}", file=sys.stderr)
-    if anchor:
+    if anchors:
         hib = {m: METRICS[m].higher_is_better for m in metrics if m in METRICS}
-        bd = bd_rate_table(table, anchor, metrics, higher_is_better=hib)
+        bd = pd.concat([bd_rate_table(table, a, metrics, higher_is_better=hib) for a in anchors], ignore_index=True)
         bd.to_csv(out / "bd_rate.csv", index=False)
         (out / "bd_rate.md").write_text(
-            f"BD-rate (%, file kbps, Akima on log-rate, overlapping quality range only) vs {anchor}; "
+            f"BD-rate (%, file kbps, Akima on log-rate, overlapping quality range only) vs {', '.join(anchors)}; "
             "negative = fewer bits for the same quality.\n\n" + bd.to_markdown(index=False, floatfmt=".1f") + "\n")
         print(bd.to_string(index=False), file=sys.stderr)
+
+
+def _anchors(names: str | None, table, strict: bool = False) -> list[str]:
+    """The BD-rate anchors named in ``names`` (comma list) that have results in ``table``: one without is
+    left out with a warning, or (``strict``) a ``ValueError``."""
+    anchors = [a for a in (names or "").split(",") if a]
+    for a in anchors:
+        if a not in set(table["codec"]):
+            if strict:
+                raise ValueError(f"anchor codec {a!r} is not in the results")
+            print(f"anchor {a!r} has no results; no BD-rate against it", file=sys.stderr)
+    return [a for a in anchors if a in set(table["codec"])]
 
 
 def _merge_previous(result, previous: Path, codecs: list[str], metrics: list[str]):
@@ -227,12 +242,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
         + (" Each split is reported on its own rows (column `split`), side by side in the plots." if len(splits) > 1 else "")
         + f"\n\nSkipped: {result.skipped or 'none'}.{kept}\n\n"
         + result.aggregate[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
-    anchor = args.anchor if args.anchor in set(result.aggregate["codec"]) else None
-    if args.anchor and anchor is None:
-        print(f"anchor {args.anchor!r} has no results; no BD-rate table", file=sys.stderr)
+    anchors = _anchors(args.anchor, result.aggregate)
     data = "; ".join(f"{name if len(splits) > 1 else folder} ({len(files[name])} files)"
                      for name, folder in splits.items())
-    _report(result.aggregate, metrics, out, anchor, data=data)
+    _report(result.aggregate, metrics, out, anchors, data=data)
     if args.html:
         from .listening import write_page
 
@@ -274,4 +287,4 @@ def cmd_plot(args: argparse.Namespace) -> None:
             "# Result sets side by side\n\n" + ", ".join(f"`{r}`" for r in args.results)
             + ", one `split` per set (each aggregated over its own files; see each set's README for data and "
             "metric details).\n\n" + table[cols].to_markdown(index=False, floatfmt=".3f") + "\n")
-    _report(table, metrics, out, args.anchor)
+    _report(table, metrics, out, _anchors(args.anchor, table, strict=True))

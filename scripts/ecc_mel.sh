@@ -45,9 +45,9 @@ $ECC bench data/asterisk/test --codecs ecc-mel --points "$POINTS" --metrics pesq
   --jobs "${JOBS:-2}" --out "$OUT/results/asterisk_test" --update
 $ECC bench data/speech/unseen --exclude 'asterisk/*' --spread 150 --codecs ecc-mel --points "$POINTS" \
   --metrics pesq,stoi,visqol --anchor opus --jobs "${JOBS:-2}" --out "$OUT/results/unseen_test" --update
-# both splits side by side, BD-rate against Lyra v2 (against Opus: each split's bd_rate.md above)
+# both splits side by side, BD-rate against Lyra v2 and the zoo ECC (against Opus: each split's bd_rate.md above)
 $ECC plot "$OUT/results/asterisk_test/per_file.csv" "$OUT/results/unseen_test/per_file.csv" --out rd_curves/ecc_mel \
-  --anchor lyra
+  --anchor lyra,ecc
 cp "$OUT/results/asterisk_test/bd_rate.md" rd_curves/ecc_mel/bd_rate_opus_asterisk_test.md
 cp "$OUT/results/unseen_test/bd_rate.md" rd_curves/ecc_mel/bd_rate_opus_unseen_test.md
 $PY -m benchmarks.mel_distance "$OUT/ecc-mel.safetensors" data/asterisk/test data/speech/unseen

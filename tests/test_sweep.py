@@ -42,8 +42,12 @@ def test_bench_and_plot_cli(tmp_path, sample_paths, capsys):
     bd = pd.read_csv(out / "bd_rate.csv")
     assert bd.loc[0, "codec"] == "codec2" and "overlap" in bd.loc[0, "note"]  # no overlap: NaN + reason
     (out / "rd_pesq.png").unlink()
-    assert main(["plot", str(out / "per_file.csv"), "--out", str(tmp_path / "plots")]) == 0
+    assert main(["plot", str(out / "per_file.csv"), "--out", str(tmp_path / "plots"), "--anchor", "opus,codec2"]) == 0
     assert (tmp_path / "plots" / "rd_pesq.png").is_file()
+    both = pd.read_csv(tmp_path / "plots" / "bd_rate.csv")  # each codec against each anchor
+    assert list(zip(both["codec"], both["anchor"])) == [("codec2", "opus"), ("opus", "codec2")]
+    assert main(["plot", str(out / "per_file.csv"), "--out", str(tmp_path / "plots"), "--anchor", "evs"]) == 1
+    assert "anchor codec 'evs'" in capsys.readouterr().err
     assert main(args[:3] + ["codec2", *args[4:6], "--points", "codec2=1200", "--out", str(out), "--update"]) == 0
     merged = pd.read_csv(out / "aggregate.csv")  # opus kept from the first run, codec2 replaced
     assert list(merged["point"]) == ["6k", "8k", "12k", "1200"]
