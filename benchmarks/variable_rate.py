@@ -105,13 +105,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--metrics", default="pesq,stoi,visqol")
     args = parser.parse_args(argv)
     if args.command == "calibrate":
+        if args.prefix and not args.targets:
+            parser.error("--prefix renames the presets of --targets: give both")
         from ecc.train import checkpoint_model
 
         model = checkpoint_model(args.model)
         clips = [load_audio(p, model.sample_rate).samples for p in audio_files(args.dev)]
         if args.targets:
             targets = record_targets(json.loads(Path(args.targets).read_text()), args.prefix)
-            matched = f"the dev-split rate of the preset of the same rate in `{args.targets}`"
+            matched = f"the rate of the corresponding preset in `{args.targets}`"
         else:
             targets, matched = PER_RATE_ZOO, "the dev-split file rate of the per-rate model of the same name"
         table, presets = calibrate(model, clips, targets)
