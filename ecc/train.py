@@ -44,6 +44,7 @@ class TrainConfig:
 
     family: str = "ecc"  # the codec family trained: "ecc" or "ecc-mel"
     data: str = "data/asterisk/train"
+    data_weights: dict[str, float] | None = None  # corpus (subfolder of data) -> how much more often it is drawn per second (CropSampler)
     out: str = "runs/ecc"
     steps: int = 20000
     batch: int = 12
@@ -130,7 +131,7 @@ def train(config: TrainConfig) -> Path:
                      else Adversary.spectral(config.adversarial, model.sample_rate))
     step = 0
     sampler = CropSampler(config.data, model.sample_rate, int(config.crop_seconds * model.sample_rate),
-                          config.seed + context.rank)
+                          config.seed + context.rank, config.data_weights)
     if resumed is not None:
         model.load_state_dict(upgrade_state_names(resumed["state"], "latent."))
         optimizer.load_state_dict(resumed["optimizer"])
