@@ -8,9 +8,11 @@
 #      when the stage starts) fine-tuned on the waveform losses, encoder and latent frozen;
 #   3. ecc-mel-e2e.json: encoder, latent codec and decoder trained for the log-mel + lambda * kbps
 #      (the bitstream changes: new rates);
-#   4. ecc-mel-e2e-ft.json: stage 2 again on the new encoder;
-#   5. presets placed on the dev split at the ECC presets' rates (benchmarks.variable_rate);
-#   6. export (float16) to $OUT/ecc-mel.safetensors and ecc bench on both splits.
+#   4. ecc-mel-e2e-seen.json: stage 3 continued with the four Asterisk voices (the zoo ECC's whole
+#      training set) drawn three times as often per second (data_weights);
+#   5. ecc-mel-e2e-ft.json: stage 2 again on the new encoder, with the same weights;
+#   6. presets placed on the dev split at the ECC presets' rates (benchmarks.variable_rate);
+#   7. export (float16) to $OUT/ecc-mel.safetensors and ecc bench on both splits.
 # Resumable: each stage resumes from its run folder's last.pt (a finished stage returns at once);
 # bench jobs are cached. Results: $OUT/results/{asterisk_test,unseen_test}, published side by side in
 # rd_curves/ecc_mel/ with the log-mel distances (benchmarks/mel_distance.py).
@@ -26,10 +28,10 @@ $ECC train --config scripts/zoo/ecc-mel.json
 $PY -c "import json, sys; print(json.dumps([{**p, 'name': p['name'].replace('ecc-', 'ecc-mel-')} for p in json.load(open('ecc/zoo/ecc.json'))['presets']], indent=2))" > runs/ecc-mel/presets.json
 [ -f runs/ecc-mel/ecc-mel.safetensors ] || $ECC export runs/ecc-mel/last.pt ecc-mel runs/ecc-mel/ecc-mel.safetensors \
   --presets runs/ecc-mel/presets.json --half --description "ecc-mel stage 1: log-mel decoder on the frozen ECC model"
-for stage in ecc-mel-recon-ft ecc-mel-e2e ecc-mel-e2e-ft; do
+for stage in ecc-mel-recon-ft ecc-mel-e2e ecc-mel-e2e-seen ecc-mel-e2e-ft; do
   $ECC train --config scripts/zoo/$stage.json
 done
-LAST=runs/ecc-mel-e2e-ft
+LAST=runs/ecc-mel-e2e-seen-ft
 $PY -m benchmarks.variable_rate calibrate $LAST/last.pt --presets $LAST/presets.json --targets ecc/zoo/ecc.json \
   --prefix ecc-mel --table rd_curves/ecc_mel/calibration
 mkdir -p "$OUT/results"
