@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ecc-mel candidate, end to end: ECC's analysis side and latent codec, a decoder predicting the
-# shared vocoder's log-mel, and the vocoder. Four training stages, then presets, export and the
+# shared vocoder's log-mel, and the vocoder. Five training stages, then presets, export and the
 # benchmark against ECC, Opus and Lyra on the seen-speaker test split and the unseen-speaker set.
 #   1. scripts/zoo/ecc-mel.json: the log-mel decoder on the frozen zoo ECC model (7 minutes);
 #      exported to runs/ecc-mel/ecc-mel.safetensors (the ECC presets, renamed ecc-mel-*);
