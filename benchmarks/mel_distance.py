@@ -4,7 +4,10 @@ log) to the input of
 - ``ecc_audio``: an ECC model's decoded audio at the same operating point,
 - ``predicted_mel``: the ``ecc-mel`` decoder's log-mel (what the vocoder is given),
 - ``ecc_mel_audio``: the ``ecc-mel`` decoded audio (the vocoder run on that log-mel),
-- ``copy_synthesis``: the vocoder run on the input's own log-mel (its ceiling).
+- ``copy_synthesis``: the vocoder run on the input's own log-mel (its ceiling),
+- ``latent_frame_average``: the input's own log-mel averaged over each latent frame (``prod(strides)``
+  mel frames) and interpolated back: what a latent carrying only those averages would cost, a
+  measure of how much the latent's frame rate alone smooths away.
 
 ``python -m benchmarks.mel_distance ECC_MEL.safetensors --ecc ecc/zoo/ecc.safetensors data/asterisk/test data/speech/unseen``
 writes ``OUT.{md,csv}`` (default ``rd_curves/ecc_mel/mel_distance``).
@@ -12,6 +15,7 @@ writes ``OUT.{md,csv}`` (default ``rd_curves/ecc_mel/mel_distance``).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +30,17 @@ from .ecc_report import write_table
 from .quick_compare import add_selection_arguments, spread_files
 
 
+def frame_average(mel: torch.Tensor, period: int) -> torch.Tensor:
+    """``mel`` ``[B, bands, T]`` averaged over blocks of ``period`` frames (the last one shorter) and
+    linearly interpolated back to ``T`` frames."""
+    frames = mel.shape[-1]
+    pooled = torch.nn.functional.avg_pool1d(mel, period, period, ceil_mode=True)
+    return torch.nn.functional.interpolate(pooled, scale_factor=period, mode="linear")[..., :frames]
+
+
 @torch.no_grad()
 def distances(ecc, ecc_mel, wav: torch.Tensor, q: float) -> dict[str, float]:
-    """The four distances of one clip ``[1, N]`` at operating point ``q``."""
+    """The five distances of one clip ``[1, N]`` at operating point ``q``."""
     analysis = ecc_mel.vocoder.analysis
     target = analysis(wav)
     samples = wav.shape[-1]
@@ -40,7 +52,9 @@ def distances(ecc, ecc_mel, wav: torch.Tensor, q: float) -> dict[str, float]:
     return {"ecc_audio": to_target(ecc.at(q).compress(wav[0].numpy())[1]),
             "predicted_mel": (predicted - target).abs().mean().item(),
             "ecc_mel_audio": to_target(ecc_mel.at(q).compress(wav[0].numpy())[1]),
-            "copy_synthesis": to_target(ecc_mel.vocoder(target, samples)[0].numpy())}
+            "copy_synthesis": to_target(ecc_mel.vocoder(target, samples)[0].numpy()),
+            "latent_frame_average": (frame_average(target, math.prod(ecc_mel.config.transform.strides)) - target)
+            .abs().mean().item()}
 
 
 def main(argv: list[str] | None = None) -> None:
