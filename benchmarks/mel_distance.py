@@ -5,8 +5,8 @@ log) to the input of
 - ``predicted_mel``: the ``ecc-mel`` decoder's log-mel (what the vocoder is given),
 - ``ecc_mel_audio``: the ``ecc-mel`` decoded audio (the vocoder run on that log-mel),
 - ``copy_synthesis``: the vocoder run on the input's own log-mel (its ceiling),
-- ``latent_frame_average``: the input's own log-mel averaged over each latent frame (``prod(strides)``
-  mel frames) and interpolated back: what a latent carrying only those averages would cost, a
+- ``latent_frame_average``: the input's own log-mel averaged over each latent frame (the transform's
+  ``downsample`` mel frames) and interpolated back: what a latent carrying only those averages would cost, a
   measure of how much the latent's frame rate alone smooths away.
 
 ``python -m benchmarks.mel_distance ECC_MEL.safetensors --ecc ecc/zoo/ecc.safetensors data/asterisk/test data/speech/unseen``
@@ -15,7 +15,6 @@ writes ``OUT.{md,csv}`` (default ``rd_curves/ecc_mel/mel_distance``).
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +52,7 @@ def distances(ecc, ecc_mel, wav: torch.Tensor, q: float) -> dict[str, float]:
             "predicted_mel": (predicted - target).abs().mean().item(),
             "ecc_mel_audio": to_target(ecc_mel.at(q).compress(wav[0].numpy())[1]),
             "copy_synthesis": to_target(ecc_mel.vocoder(target, samples)[0].numpy()),
-            "latent_frame_average": (frame_average(target, math.prod(ecc_mel.config.transform.strides)) - target)
+            "latent_frame_average": (frame_average(target, ecc_mel.config.transform.downsample) - target)
             .abs().mean().item()}
 
 

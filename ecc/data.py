@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ class CropSampler:
             self._weigh(root, files, [len(c) for c in clips], weights)
 
     def _weigh(self, root: str, files: list[Path], lengths: list[int], weights: Mapping[str, float]) -> None:
-        parts = [f.relative_to(root).parts if f != Path(root) else () for f in files]
+        parts = [f.relative_to(root).parts for f in files]
         corpora = [p[0] if len(p) > 1 else "" for p in parts]  # files directly under root: corpus ""
         unknown = set(weights) - set(corpora)
         if unknown:
@@ -45,8 +46,8 @@ class CropSampler:
             raise ValueError(f"data weights must be >= 0, got {dict(weights)}")
         mass = []
         start = 0
-        for corpus in dict.fromkeys(corpora):  # sorted paths: each corpus is one contiguous span
-            size = sum(n for c, n in zip(corpora, lengths) if c == corpus)
+        for corpus, group in groupby(zip(corpora, lengths), key=lambda item: item[0]):  # sorted: contiguous
+            size = sum(n for _, n in group)
             self.spans.append((start, start + size))
             mass.append(size * weights.get(corpus, 1.0))
             start += size
@@ -59,7 +60,7 @@ class CropSampler:
         if self.shares is None:
             return int(self.rng.integers(0, len(self.audio) - self.crop))
         lo, hi = self.spans[self.rng.choice(len(self.spans), p=self.shares)]
-        return int(self.rng.integers(lo, max(lo, min(hi, len(self.audio)) - self.crop) + 1))
+        return int(self.rng.integers(lo, hi - self.crop + 1))  # every clip is padded to at least one crop
 
     def batch(self, size: int) -> torch.Tensor:
         """``[size, crop]`` float32 crops."""
