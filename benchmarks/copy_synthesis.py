@@ -2,6 +2,11 @@
 decodes to those features can reach. Vocoders: ``lpcnet`` (LPCNet from libcodec2, 55 features per
 10 ms) and ``shared=CHECKPOINT`` (the project's shared vocoder, 80-band log-mel at 100 frames/s).
 
+``--frame-average 1,2,4`` also runs the shared vocoder on the input's log-mel averaged over blocks of
+2 and 4 frames (:func:`benchmarks.mel_distance.frame_average`): the quality left by a latent at 50 or
+25 frames/s that carried only each frame's average, i.e. how much detail a codec's latent must carry
+inside its frames.
+
 ``python -m benchmarks.copy_synthesis --vocoders lpcnet,shared=runs/vocoder/last.pt --splits test,unseen``
 writes ``rd_curves/copy_synthesis.md`` and ``.csv`` (files spread evenly over each split).
 """
@@ -18,30 +23,41 @@ from tqdm import tqdm
 
 from ecc.audio import load_audio
 
+from .mel_distance import frame_average
 from .metrics import evaluate
 from .vocoder_curve import pick_files
 
 METRICS = ["pesq", "stoi", "visqol"]
 
 
-def vocoder(spec: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """``lpcnet`` or ``shared=CHECKPOINT`` -> (label, copy-synthesis function on 16 kHz samples)."""
+def vocoders(spec: str, blocks: list[int]) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
+    """``lpcnet`` or ``shared=CHECKPOINT`` -> (label, copy-synthesis function on 16 kHz samples) pairs:
+    one for LPCNet; one per block size in ``blocks`` for the shared vocoder (1: its plain copy synthesis;
+    ``b`` > 1: its input log-mel averaged over blocks of ``b`` frames first)."""
     if spec == "lpcnet":
         from .codecs.lpcnet import LPCNetVocoder
 
-        return "lpcnet", LPCNetVocoder().copy_synthesis
+        return [("lpcnet", LPCNetVocoder().copy_synthesis)]
     name, _, checkpoint = spec.partition("=")
     if name != "shared" or not checkpoint:
         raise ValueError(f"unknown vocoder {spec!r}; use lpcnet or shared=CHECKPOINT")
+    if not blocks or min(blocks) < 1:
+        raise ValueError(f"frame-average block sizes must be >= 1, got {blocks}")
     from ecc.vocoder_train import load_generator
 
     generator, step = load_generator(checkpoint)
 
-    @torch.no_grad()
-    def run(audio: np.ndarray) -> np.ndarray:
-        return generator.copy_synthesis(torch.from_numpy(audio)[None])[0].numpy()
+    def averaged(block: int) -> Callable[[np.ndarray], np.ndarray]:
+        @torch.no_grad()
+        def run(audio: np.ndarray) -> np.ndarray:
+            wav = torch.from_numpy(audio)[None]
+            return generator(frame_average(generator.analysis(wav), block), wav.shape[-1])[0].numpy()
 
-    return f"shared (step {step})", run
+        return run
+
+    label = f"shared (step {step})"
+    return [(label if block == 1 else f"{label}, log-mel averaged over {block} frames", averaged(block))
+            for block in blocks]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,13 +65,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vocoders", default="lpcnet", help="comma list: lpcnet, shared=CHECKPOINT")
     parser.add_argument("--data", type=Path, default=Path("data/speech"), help="corpus of `ecc prepare-data --recipe speech`")
     parser.add_argument("--splits", default="test,unseen")
+    parser.add_argument("--frame-average", default="1", help="comma list of log-mel block sizes for the shared "
+                        "vocoder (1: plain copy synthesis; 4: averaged over 40 ms, a 25 frames/s latent's frame)")
     parser.add_argument("--files", type=int, default=60, help="files per split (spread evenly; at least 1 s long)")
     parser.add_argument("--out", type=Path, default=Path("rd_curves"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
-    for spec in args.vocoders.split(","):
-        label, run = vocoder(spec)
+    blocks = [int(b) for b in args.frame_average.split(",")]
+    for label, run in (pair for spec in args.vocoders.split(",") for pair in vocoders(spec, blocks)):
         for split in args.splits.split(","):
             for path in tqdm(pick_files(args.data, split, args.files), desc=f"{label} {split}", unit="file"):
                 audio = load_audio(path).samples
@@ -68,9 +86,11 @@ def main(argv: list[str] | None = None) -> None:
     per_file.to_csv(args.out / "copy_synthesis.csv", index=False)
     (args.out / "copy_synthesis.md").write_text(
         f"# Vocoder copy-synthesis\n\n`python -m benchmarks.copy_synthesis --vocoders {args.vocoders} --data {args.data} "
-        f"--splits {args.splits} --files {args.files}`: speech -> the vocoder's features -> speech, unquantized, on "
+        f"--splits {args.splits} --frame-average {args.frame_average} --files {args.files}`: speech -> the vocoder's features -> speech, unquantized, on "
         "held-out files (`test`: seen voices; `unseen`: voices held out of training whole). Means over the files; "
-        "ViSQOL speech mode with the lattice model.\n\n" + table.to_markdown(index=False, floatfmt=".3f") + "\n")
+        "ViSQOL speech mode with the lattice model. A row \"log-mel averaged over N frames\" ran the vocoder on the "
+        "input's log-mel averaged over blocks of N frames (N × 10 ms): what a latent at 100/N frames/s would give if "
+        "it carried only each frame's average.\n\n" + table.to_markdown(index=False, floatfmt=".3f") + "\n")
     print(table.to_string(index=False))
 
 

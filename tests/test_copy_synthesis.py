@@ -1,0 +1,46 @@
+"""The copy-synthesis benchmark's vocoder runs (benchmarks/copy_synthesis.py)."""
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.copy_synthesis import vocoders
+from benchmarks.mel_distance import frame_average
+from ecc.vocoder import Vocoder, VocoderConfig
+from ecc.vocoder_train import VocoderTrainConfig
+
+TINY = VocoderConfig(dim=16, intermediate=32, layers=2)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    generator = Vocoder(TINY)
+    path = tmp_path / "last.pt"
+    torch.save({"config": json.dumps(asdict(VocoderTrainConfig(model=TINY))), "state": {"generator": generator.state_dict()},
+                "step": 7}, path)
+    return path, generator.eval()
+
+
+def test_one_run_per_block_size_and_averaging_before_the_vocoder(checkpoint):
+    path, generator = checkpoint
+    runs = vocoders(f"shared={path}", [1, 4])
+    assert [label for label, _ in runs] == ["shared (step 7)", "shared (step 7), log-mel averaged over 4 frames"]
+    audio = np.random.default_rng(0).standard_normal(4000).astype(np.float32) * 0.1
+    wav = torch.from_numpy(audio)[None]
+    with torch.no_grad():
+        plain = generator.copy_synthesis(wav)[0].numpy()
+        averaged = generator(frame_average(generator.analysis(wav), 4), 4000)[0].numpy()
+    np.testing.assert_allclose(runs[0][1](audio), plain, atol=1e-6)
+    np.testing.assert_allclose(runs[1][1](audio), averaged, atol=1e-6)
+    assert np.abs(averaged - plain).max() > 1e-4  # the averaging changed what the vocoder heard
+
+
+@pytest.mark.parametrize("spec, blocks, message", [("hifigan", [1], "unknown vocoder"),
+                                                   ("shared=", [1], "unknown vocoder"),
+                                                   ("shared=x.pt", [0], "block sizes")])
+def test_bad_specs_are_named(spec, blocks, message):
+    with pytest.raises(ValueError, match=message):
+        vocoders(spec, blocks)
