@@ -22,13 +22,15 @@ from .transforms.stft import CompressedSTFT, STFTConfig
 
 
 def analysis_problems(stft: STFTConfig, transform: ConvTransformConfig, latent: ECCLatentConfig,
-                      chunk_seconds: float) -> list[str]:
-    """What is inconsistent in the shared analysis side's configuration (empty when nothing)."""
+                      chunk_seconds: float, encoder_input: tuple[str, int] | None = None) -> list[str]:
+    """What is inconsistent in the shared analysis side's configuration (empty when nothing).
+    ``encoder_input``: (name, channels) of what the encoder analyses; default the compressed STFT."""
     problems = []
     if transform.latent != latent.latent:
         problems.append(f"transform.latent ({transform.latent}) != latent.latent ({latent.latent})")
-    if transform.in_channels != 2 * stft.bins:
-        problems.append(f"transform.in_channels ({transform.in_channels}) != 2 x STFT bins ({2 * stft.bins})")
+    name, channels = encoder_input or ("2 x STFT bins", 2 * stft.bins)
+    if transform.in_channels != channels:
+        problems.append(f"transform.in_channels ({transform.in_channels}) != {name} ({channels})")
     if latent.latent % latent.slices:
         problems.append(f"latent.latent ({latent.latent}) is not divisible into {latent.slices} slices")
     if chunk_seconds <= 0:

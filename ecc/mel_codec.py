@@ -7,6 +7,10 @@ the mel decoder alone, and the rates stay the ECC model's). Only the synthesis d
 
     latent [1, C, T'] --causal conv decoder--> log-mel [1, n_mels, T] --vocoder--> waveform [1, N]
 
+With ``encoder_input="log_mel"`` the encoder analyses the vocoder's log-mel instead of ECC's
+compressed STFT, so the latent codes the very representation the decoder predicts (trained from
+scratch; its window adds 10 ms of look-ahead to the STFT's).
+
 The vocoder is a float32 network run after the entropy decoder (``exact_synthesis = False``): the
 coded symbols are exact on every machine, the audio agrees to float tolerance.
 """
@@ -37,10 +41,19 @@ class ECCMelConfig:
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     chunk_seconds: float = 20.0
     decoder_hidden: int | None = None  # the log-mel decoder's width; None: the transform's (ECC's decoder's)
+    encoder_input: str = "stft"  # what the encoder analyses: "stft" (ECC's compressed complex STFT) or "log_mel"
+    mel_shift: float = 0.0  # log-mel standardization (nats): the decoder predicts (log-mel - mel_shift) / mel_scale,
+    mel_scale: float = 1.0  # and a log_mel encoder analyses the same
 
     def __post_init__(self) -> None:
-        problems = analysis_problems(self.stft, self.transform, self.latent, self.chunk_seconds)
         mel = self.vocoder.mel
+        inputs = {"stft": None, "log_mel": ("vocoder n_mels", mel.n_mels)}
+        problems = analysis_problems(self.stft, self.transform, self.latent, self.chunk_seconds,
+                                     inputs.get(self.encoder_input))
+        if self.encoder_input not in inputs:
+            problems.append(f"encoder_input must be one of {', '.join(inputs)}, got {self.encoder_input!r}")
+        if not self.mel_scale > 0:
+            problems.append(f"mel_scale must be positive, got {self.mel_scale}")
         if (mel.sample_rate, mel.hop) != (self.stft.sample_rate, self.stft.hop):
             problems.append(f"vocoder log-mel ({mel.sample_rate} Hz, hop {mel.hop}) != STFT "
                             f"({self.stft.sample_rate} Hz, hop {self.stft.hop})")
@@ -50,7 +63,8 @@ class ECCMelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ECCMelConfig":
         return cls(*analysis_parts(d), VocoderConfig.from_dict(d.get("vocoder", {})), d.get("chunk_seconds", 20.0),
-                   d.get("decoder_hidden"))
+                   d.get("decoder_hidden"), d.get("encoder_input", "stft"), d.get("mel_shift", 0.0),
+                   d.get("mel_scale", 1.0))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,17 +89,31 @@ class ECCMelCodec(ConvSTFTCodec):
         self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
         self.vocoder = Vocoder(config.vocoder)
 
+    def analyse(self, wav: torch.Tensor, log_mel: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, N]`` -> latent ``[B, C, T']`` of the configured encoder input (``log_mel``: the
+        vocoder's analysis of ``wav``, when the caller has it already)."""
+        if self.config.encoder_input == "stft":
+            return super().analyse(wav)
+        log_mel = self.vocoder.analysis(wav) if log_mel is None else log_mel
+        return self.encoder((log_mel - self.config.mel_shift) / self.config.mel_scale)
+
+    @property
+    def min_samples(self) -> int:
+        if self.config.encoder_input == "stft":
+            return super().min_samples
+        return max(super().min_samples, self.config.vocoder.mel.n_fft)
+
     def mel(self, y_hat: torch.Tensor, frames: int) -> torch.Tensor:
         """Latent ``[B, C, T']`` -> predicted log-mel ``[B, n_mels, frames]``."""
-        return self.decoder(y_hat)[..., :frames]
+        return self.decoder(y_hat)[..., :frames] * self.config.mel_scale + self.config.mel_shift
 
     def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None,
                 synthesize: bool = True) -> CodecOutput:
         """Training path: ``losses["mel_l1"]`` is the L1 distance of the predicted log-mel to the
         vocoder's analysis of ``wav`` (its input representation); ``wav_hat`` is the vocoder's output
         (``synthesize=False`` skips it, for a stage that trains on the log-mel alone)."""
-        out = self.latent(self.analyse(wav), mode, q)
         target = self.vocoder.analysis(wav)
+        out = self.latent(self.analyse(wav, target), mode, q)
         mel_hat = self.mel(out.y_hat, target.shape[-1])
         wav_hat = self.vocoder(mel_hat, wav.shape[-1]) if synthesize else None
         return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, losses={"mel_l1": F.l1_loss(mel_hat, target)})

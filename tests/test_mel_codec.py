@@ -126,6 +126,49 @@ def test_a_wider_mel_decoder_round_trips_through_its_model_file(tmp_path):
     np.testing.assert_array_equal(loaded.at(1.0).compress(audio)[1], model.at(1.0).compress(audio)[1])
 
 
+LOG_MEL = replace(TINY, transform=replace(TRANSFORM, in_channels=VOCODER.mel.n_mels), encoder_input="log_mel",
+                  mel_shift=-1.4, mel_scale=2.4)
+
+
+def test_a_log_mel_encoder_analyses_the_standardized_log_mel_and_round_trips(tmp_path):
+    assert ECCMelConfig.from_dict(json.loads(json.dumps(LOG_MEL.to_dict()))) == LOG_MEL
+    torch.manual_seed(5)
+    model = ECCMelCodec(LOG_MEL, "log-mel").eval()
+    model.update()
+    audio = speech(1.0, seed=6)
+    wav = torch.from_numpy(audio)[None]
+    with torch.no_grad():
+        standardized = (model.vocoder.analysis(wav) + 1.4) / 2.4
+        torch.testing.assert_close(model.analyse(wav), model.encoder(standardized))
+        y = model.analyse(wav)
+        torch.testing.assert_close(model.mel(y, 101), model.decoder(y)[..., :101] * 2.4 - 1.4)
+    model.save(tmp_path / "m.safetensors")
+    bound = load_codec(tmp_path / "m.safetensors").at(1.0)
+    data, recon = bound.compress(audio)
+    np.testing.assert_allclose(bound.decompress(data), recon, atol=1e-5)
+    # shorter than the log-mel window (40 ms): padded to it, as the STFT's window is for ECC's encoder
+    assert model.min_samples == VOCODER.mel.n_fft
+    short = speech(0.02, seed=7)
+    data, recon = bound.compress(short)
+    assert bound.decompress(data).shape == short.shape
+
+
+def test_configs_without_the_new_fields_keep_the_stft_encoder_and_the_raw_decoder_output():
+    legacy = {k: v for k, v in TINY.to_dict().items() if k not in ("encoder_input", "mel_shift", "mel_scale")}
+    assert ECCMelConfig.from_dict(legacy) == TINY
+    assert (TINY.encoder_input, TINY.mel_shift, TINY.mel_scale) == ("stft", 0.0, 1.0)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"encoder_input": "log_mel"}, r"transform.in_channels \(322\) != vocoder n_mels \(80\)"),
+    ({"encoder_input": "mfcc"}, "encoder_input must be one of stft, log_mel"),
+    ({"mel_scale": 0.0}, "mel_scale must be positive"),
+])
+def test_encoder_input_and_standardization_are_validated(change, message):
+    with pytest.raises(ValueError, match=message):
+        replace(ECCMelConfig(), **change)
+
+
 def test_mel_decoder_trains_on_a_frozen_ecc_model_and_shares_its_bitstream(tmp_path, sample_paths):
     torch.manual_seed(2)
     ecc = ECCCodec(ECCConfig(transform=TRANSFORM, latent=LATENT), "tiny-ecc").eval()
