@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.copy_synthesis import vocoders
-from benchmarks.mel_distance import frame_average
+from benchmarks.mel_distance import BlockPCA, frame_average
 from ecc.vocoder import Vocoder, VocoderConfig
 from ecc.vocoder_train import VocoderTrainConfig
 
@@ -38,9 +38,26 @@ def test_one_run_per_block_size_and_averaging_before_the_vocoder(checkpoint):
     assert np.abs(averaged - plain).max() > 1e-4  # the averaging changed what the vocoder heard
 
 
-@pytest.mark.parametrize("spec, blocks, message", [("hifigan", [1], "unknown vocoder"),
-                                                   ("shared=", [1], "unknown vocoder"),
-                                                   ("shared=x.pt", [0], "block sizes")])
-def test_bad_specs_are_named(spec, blocks, message):
+def test_a_pca_view_is_fit_on_the_given_files_and_runs_before_the_vocoder(checkpoint, sample_paths):
+    from ecc.audio import load_audio
+
+    path, generator = checkpoint
+    runs = vocoders(f"shared={path}", [], [(2, 8)], sample_paths)
+    assert [label for label, _ in runs] == ["shared (step 7), log-mel blocks of 2 frames through 8 principal components"]
+    with torch.no_grad():
+        mels = [generator.analysis(torch.from_numpy(load_audio(p).samples)[None]) for p in sample_paths]
+        pca = BlockPCA.fit(mels, 2, 8)
+        audio = load_audio(sample_paths[0]).samples
+        wav = torch.from_numpy(audio)[None]
+        expected = generator(pca(generator.analysis(wav)), wav.shape[-1])[0].numpy()
+    np.testing.assert_allclose(runs[0][1](audio), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("spec, blocks, pca, message", [("hifigan", [1], [], "unknown vocoder"),
+                                                        ("shared=", [1], [], "unknown vocoder"),
+                                                        ("shared=x.pt", [0], [], "block sizes"),
+                                                        ("shared=x.pt", [1], [(4, 0)], "PCA shapes"),
+                                                        ("shared=x.pt", [1], [(4, 8)], "needs files")])
+def test_bad_specs_are_named(spec, blocks, pca, message):
     with pytest.raises(ValueError, match=message):
-        vocoders(spec, blocks)
+        vocoders(spec, blocks, pca)
