@@ -62,8 +62,9 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
         return run
 
     label = f"shared (step {step})"
-    runs = [(label if block == 1 else f"{label}, log-mel averaged over {block} frames",
-             through(lambda mel, block=block: frame_average(mel, block))) for block in blocks]
+    runs = [(label, through(lambda mel: mel)) if block == 1 else
+            (f"{label}, log-mel averaged over {block} frames", through(lambda mel, block=block: frame_average(mel, block)))
+            for block in blocks]
     if pca:
         with torch.no_grad():
             mels = [generator.analysis(torch.from_numpy(load_audio(path).samples)[None]) for path in fit_files]

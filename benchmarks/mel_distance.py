@@ -85,7 +85,7 @@ def distances(ecc, ecc_mel, wav: torch.Tensor, q: float) -> dict[str, float]:
     def to_target(audio: np.ndarray) -> float:
         return (analysis(torch.from_numpy(audio)[None]) - target).abs().mean().item()
 
-    predicted = ecc_mel.mel(ecc_mel.latent(ecc_mel.analyse(wav), "round", q).y_hat, target.shape[-1])
+    predicted = ecc_mel.mel(ecc_mel.latent(ecc_mel.analyse(wav, target), "round", q).y_hat, target.shape[-1])
     return {"ecc_audio": to_target(ecc.at(q).compress(wav[0].numpy())[1]),
             "predicted_mel": (predicted - target).abs().mean().item(),
             "ecc_mel_audio": to_target(ecc_mel.at(q).compress(wav[0].numpy())[1]),
