@@ -6,7 +6,7 @@ decodes to those features can reach. Vocoders: ``lpcnet`` (LPCNet from libcodec2
 2 and 4 frames (:func:`benchmarks.mel_distance.frame_average`): the quality left by a latent at 50 or
 25 frames/s that carried only each frame's average, i.e. how much detail a codec's latent must carry
 inside its frames. ``--pca 4x48`` runs it on the log-mel's blocks of 4 frames projected on their first 48
-principal components (:class:`benchmarks.mel_distance.BlockPCA`, fit on ``--pca-files`` training files):
+principal components (:class:`ecc.transforms.klt.BlockPCA`, fit on ``--pca-files`` training files):
 what a linear 48-channel latent at 25 frames/s would give, unquantized.
 
 ``python -m benchmarks.copy_synthesis --vocoders lpcnet,shared=runs/vocoder/last.pt --splits test,unseen``
@@ -24,8 +24,9 @@ import torch
 from tqdm import tqdm
 
 from ecc.audio import load_audio
+from ecc.transforms.klt import BlockPCA
 
-from .mel_distance import BlockPCA, frame_average
+from .mel_distance import frame_average
 from .metrics import evaluate
 from .vocoder_curve import pick_files
 

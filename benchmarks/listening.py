@@ -15,7 +15,7 @@ import pandas as pd
 import soundfile as sf
 from tqdm import tqdm
 
-from ecc.audio import load_audio
+from ecc.audio import load_audio, spread_evenly
 
 from .codecs import HARNESS_RATE, get_codec
 from .metrics import METRICS
@@ -68,8 +68,7 @@ def pick_clips(files: list[Path], count: int, min_seconds: float = 2.0, max_seco
     """``count`` files spread evenly over ``files``, preferring ones of ``min_seconds``..``max_seconds``."""
     durations = {f: sf.info(f).duration for f in files}
     fitting = [f for f in files if min_seconds <= durations[f] <= max_seconds] or list(files)
-    index = np.unique(np.linspace(0, len(fitting) - 1, min(count, len(fitting))).round().astype(int))
-    return [fitting[i] for i in index]
+    return spread_evenly(fitting, count)
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -15,7 +15,6 @@ writes ``OUT.{md,csv}`` (default ``rd_curves/ecc_mel/mel_distance``).
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,43 +35,6 @@ def frame_average(mel: torch.Tensor, period: int) -> torch.Tensor:
     frames = mel.shape[-1]
     pooled = torch.nn.functional.avg_pool1d(mel, period, period, ceil_mode=True)
     return torch.nn.functional.interpolate(pooled, scale_factor=period, mode="linear")[..., :frames]
-
-
-@dataclass(frozen=True)
-class BlockPCA:
-    """The best linear code of log-mel blocks: each block of ``block`` frames (a ``block * n_mels``
-    vector) projected on the first principal components of training blocks and back. What a latent of
-    ``dims`` channels at one frame per block could carry, unquantized, if it were linear."""
-
-    block: int
-    mean: torch.Tensor  # [block * n_mels]
-    components: torch.Tensor  # [dims, block * n_mels], orthonormal rows
-
-    @staticmethod
-    def _blocks(mel: torch.Tensor, block: int) -> torch.Tensor:
-        """``[B, n_mels, T]`` -> ``[B * (T // block), block * n_mels]`` (the whole blocks only)."""
-        b, bands, frames = mel.shape
-        whole = frames // block * block
-        return mel[..., :whole].reshape(b, bands, -1, block).permute(0, 2, 3, 1).reshape(-1, block * bands)
-
-    @classmethod
-    def fit(cls, mels: list[torch.Tensor], block: int, dims: int) -> "BlockPCA":
-        """Fit on log-mels ``[1, n_mels, T]`` (float64 SVD of the centred blocks)."""
-        data = torch.cat([cls._blocks(m, block) for m in mels]).double()
-        if dims > min(data.shape):
-            raise ValueError(f"{dims} components need at least {dims} blocks of {data.shape[1]} values, got {data.shape[0]}")
-        mean = data.mean(0)
-        components = torch.linalg.svd(data - mean, full_matrices=False).Vh[:dims]
-        return cls(block, mean.float(), components.float())
-
-    def __call__(self, mel: torch.Tensor) -> torch.Tensor:
-        """``[B, n_mels, T]`` -> the same, each whole block replaced by its projection (a last partial
-        block is kept as it is)."""
-        b, bands, frames = mel.shape
-        whole = frames // self.block * self.block
-        x = self._blocks(mel, self.block) - self.mean
-        rec = (x @ self.components.T @ self.components + self.mean).reshape(b, -1, self.block, bands)
-        return torch.cat([rec.permute(0, 3, 1, 2).reshape(b, bands, whole), mel[..., whole:]], dim=-1)
 
 
 @torch.no_grad()

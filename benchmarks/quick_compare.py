@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ecc.audio import audio_files, load_audio
+from ecc.audio import audio_files, load_audio, spread_evenly
 from ecc.train import read_model
 
 from .ecc_report import write_table
@@ -25,7 +25,7 @@ def spread_files(folder: Path, count: int, exclude: str = "") -> list[Path]:
     """``count`` audio files spread evenly over ``folder``'s sorted list, leaving out paths
     (relative to ``folder``) that start with ``exclude``."""
     files = [f for f in audio_files(folder) if not (exclude and str(f.relative_to(folder)).startswith(exclude))]
-    return [files[i] for i in np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round().astype(int))]
+    return spread_evenly(files, count)
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser, files: int) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ecc.audio import load_audio
+from ecc.audio import load_audio, spread_evenly
 from ecc.vocoder_train import anti_wrap, load_generator
 
 from .metrics import evaluate
@@ -38,8 +38,7 @@ def pick_files(data: Path, split: str, count: int, min_seconds: float = 1.0) -> 
     rows = manifest[(manifest.split == split) & (manifest.seconds >= min_seconds)].sort_values("path")
     if rows.empty:
         raise FileNotFoundError(f"no {split} files of {min_seconds} s or more in {data / 'manifest.csv'}")
-    index = np.unique(np.linspace(0, len(rows) - 1, min(count, len(rows))).round().astype(int))
-    return [data / p for p in rows.path.iloc[index]]
+    return [data / p for p in spread_evenly(list(rows.path), count)]
 
 
 def swapped_halves(ours: torch.Tensor, theirs: torch.Tensor, n_fft: int, hop: int, length: int) -> tuple[np.ndarray, np.ndarray]:

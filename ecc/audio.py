@@ -7,15 +7,17 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+T = TypeVar("T")
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 
@@ -175,6 +177,12 @@ def rechunk(pieces: Iterable[tuple[np.ndarray, bool]], rate: int, sample_rate: i
             break
     if len(pending):
         yield pending
+
+
+def spread_evenly(items: Sequence[T], count: int) -> list[T]:
+    """``count`` of ``items`` (all of them if fewer) at evenly spaced positions, first and last included."""
+    index = np.unique(np.linspace(0, len(items) - 1, min(count, len(items))).round().astype(int))
+    return [items[i] for i in index]
 
 
 def audio_files(root: str | Path) -> list[Path]:

@@ -9,7 +9,10 @@ the mel decoder alone, and the rates stay the ECC model's). Only the synthesis d
 
 With ``encoder_input="log_mel"`` the encoder analyses the vocoder's log-mel instead of ECC's
 compressed STFT, so the latent codes the very representation the decoder predicts (trained from
-scratch; its window adds 10 ms of look-ahead to the STFT's).
+scratch; its window adds 10 ms of look-ahead to the STFT's). With ``linear_path`` as well, encoder and
+decoder each add a linear block transform to their conv nets, which training starts at the KLT of the
+training log-mel (:meth:`ECCMelCodec.init_klt`): the model starts as classical transform coding and
+learns what a linear code misses.
 
 The vocoder is a float32 network run after the entropy decoder (``exact_synthesis = False``): the
 coded symbols are exact on every machine, the audio agrees to float tolerance.
@@ -25,7 +28,8 @@ from entropy.ecc_latent import ECCLatentConfig
 
 from .codec import CodecOutput, ConvSTFTCodec, analysis_parts, analysis_problems
 from .registry import register
-from .transforms.conv import ConvDecoder, ConvTransformConfig
+from .transforms.conv import ConvDecoder, ConvTransformConfig, LinearPathDecoder, LinearPathEncoder
+from .transforms.klt import BlockPCA, init_linear_paths
 from .transforms.stft import STFTConfig
 from .vocoder import Vocoder, VocoderConfig
 
@@ -44,6 +48,7 @@ class ECCMelConfig:
     encoder_input: str = "stft"  # what the encoder analyses: "stft" (ECC's compressed complex STFT) or "log_mel"
     mel_shift: float = 0.0  # log-mel standardization (nats): the decoder predicts (log-mel - mel_shift) / mel_scale,
     mel_scale: float = 1.0  # and a log_mel encoder analyses the same
+    linear_path: bool = False  # log_mel encoder: a linear block transform beside the encoder's and decoder's conv nets
 
     def __post_init__(self) -> None:
         mel = self.vocoder.mel
@@ -52,6 +57,8 @@ class ECCMelConfig:
                                      inputs.get(self.encoder_input))
         if self.encoder_input not in inputs:
             problems.append(f"encoder_input must be one of {', '.join(inputs)}, got {self.encoder_input!r}")
+        if self.linear_path and self.encoder_input != "log_mel":
+            problems.append("linear_path needs encoder_input 'log_mel' (the linear path maps log-mel blocks to the latent and back)")
         if not self.mel_scale > 0:
             problems.append(f"mel_scale must be positive, got {self.mel_scale}")
         if (mel.sample_rate, mel.hop) != (self.stft.sample_rate, self.stft.hop):
@@ -64,7 +71,7 @@ class ECCMelConfig:
     def from_dict(cls, d: dict) -> "ECCMelConfig":
         return cls(*analysis_parts(d), VocoderConfig.from_dict(d.get("vocoder", {})), d.get("chunk_seconds", 20.0),
                    d.get("decoder_hidden"), d.get("encoder_input", "stft"), d.get("mel_shift", 0.0),
-                   d.get("mel_scale", 1.0))
+                   d.get("mel_scale", 1.0), d.get("linear_path", False))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +93,11 @@ class ECCMelCodec(ConvSTFTCodec):
     def __init__(self, config: ECCMelConfig = ECCMelConfig(), name: str = "ecc-mel") -> None:
         super().__init__(config, name)
         shape = replace(config.transform, hidden=config.decoder_hidden or config.transform.hidden)
-        self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
+        if config.linear_path:
+            self.encoder = LinearPathEncoder(config.transform)
+            self.decoder = LinearPathDecoder(shape, config.vocoder.mel.n_mels)
+        else:
+            self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
         self.vocoder = Vocoder(config.vocoder)
 
     def analyse(self, wav: torch.Tensor, log_mel: torch.Tensor | None = None) -> torch.Tensor:
@@ -95,7 +106,22 @@ class ECCMelCodec(ConvSTFTCodec):
         if self.config.encoder_input == "stft":
             return super().analyse(wav)
         log_mel = self.vocoder.analysis(wav) if log_mel is None else log_mel
-        return self.encoder((log_mel - self.config.mel_shift) / self.config.mel_scale)
+        return self.encoder(self.standardize(log_mel))
+
+    def standardize(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``[B, n_mels, T]`` -> standardized: what a log_mel encoder reads and the decoder predicts."""
+        return (log_mel - self.config.mel_shift) / self.config.mel_scale
+
+    def init_klt(self, clips: list[torch.Tensor], step: float) -> None:
+        """Start the linear paths at the KLT of ``clips`` (waveforms ``[1, N]``) with quantization step
+        ``step`` (standardized log-mel units), and the conv paths at zero (see
+        :func:`~ecc.transforms.klt.init_linear_paths`)."""
+        if not self.config.linear_path:
+            raise ValueError("init_klt: this model has no linear path (ECCMelConfig.linear_path)")
+        with torch.no_grad():
+            mels = [self.standardize(self.vocoder.analysis(clip)) for clip in clips]
+        pca = BlockPCA.fit(mels, self.config.transform.downsample, self.config.transform.latent)
+        init_linear_paths(self.encoder, self.decoder, pca, step)
 
     @property
     def min_samples(self) -> int:

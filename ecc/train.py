@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from entropy.ecc_latent import upgrade_state_names
 
+from .audio import audio_files, load_audio, spread_evenly
 from .codec import ConvSTFTCodec, ECCConfig
 from .data import CropSampler
 from .distributed import Context, average_gradients, gather_digests, setup, shutdown
@@ -54,7 +55,7 @@ class TrainConfig:
     lmbda: float = 0.05
     lmbdas: tuple[float, ...] = ()  # variable rate: one lambda per trained rate; overrides lmbda
     rate_sampling: str = "cycle"  # variable rate: "cycle" (step s trains rate s % rates) or "uniform" (q ~ U[0, rates - 1] per example, lambda interpolated in log)
-    rate_gains: tuple[float, ...] = ()  # variable rate, with init_from: initial latent gain of each rate (default 1)
+    rate_gains: tuple[float, ...] = ()  # variable rate, at a fresh start: initial latent gain of each rate (default 1)
     gain_lr_scale: float = 10.0  # variable rate: the gain vectors learn this many times faster than the rest
     pitch_weight: float = 0.1  # weight of the pitch-class cross-entropy (models with a harmonic source)
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
@@ -67,6 +68,7 @@ class TrainConfig:
     init_from: str | None = None  # fine-tune from this model file or training checkpoint (weights only)
     reinit: tuple[str, ...] = ()  # parameter-name prefixes left freshly initialized when init_from is used
     latent_gain: float = 1.0  # with init_from: latent scaled by this (finer quantization, more kbps); see scale_latent
+    klt_step: float | None = None  # ecc-mel with linear_path, at a fresh start: linear paths start at the KLT of KLT_FILES training files, quantization step klt_step (standardized log-mel)
     checkpoint_every: int = 250
     adversarial: AdversarialConfig | None = None  # GAN fine-tuning; None: reconstruction + rate only
     model: ECCConfig | ECCMelConfig | None = None  # architecture; None: the resumed run's, else init_from's (same family), else the default
@@ -91,6 +93,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.rate_sampling not in ("cycle", "uniform"):
             raise ValueError(f"rate_sampling must be 'cycle' or 'uniform', got {self.rate_sampling!r}")
+        if self.klt_step is not None and not self.klt_step > 0:
+            raise ValueError(f"klt_step must be positive, got {self.klt_step}")
+        if self.klt_step is not None and self.init_from:
+            raise ValueError("klt_step starts a model's linear paths afresh: it cannot be combined with init_from")
         if self.discriminators_from and self.adversarial is None:
             raise ValueError("discriminators_from needs adversarial (its loss weights)")
         if self.model is not None and not isinstance(self.model, family(self.family).codec.config_class):
@@ -155,12 +161,14 @@ def train(config: TrainConfig) -> Path:
             print(f"initialized from {config.init_from}; fresh: {', '.join(fresh) or 'none'}")
         if config.latent_gain != 1.0:
             scale_latent(model, config.latent_gain)
-        if config.rate_gains:
-            init_rate_gains(model, config.rate_gains)
     if resumed is None and config.vocoder_from:
         attach_vocoder(model, config.vocoder_from)
         if context.is_main:
             print(f"vocoder from {config.vocoder_from}")
+    if resumed is None and config.klt_step is not None:
+        model.init_klt(klt_clips(config.data, model.sample_rate), config.klt_step)
+    if resumed is None and config.rate_gains:
+        init_rate_gains(model, config.rate_gains)
     if context.is_main:
         (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     criterion = MultiResolutionSTFTLoss(sample_rate=model.sample_rate, overshoot_weight=config.overshoot_weight)
@@ -291,6 +299,14 @@ def _architecture(config: TrainConfig, resumed: dict | None):
     return model
 
 
+KLT_FILES = 300  # training files the KLT of klt_step is fit on, spread over the sorted list
+
+
+def klt_clips(data: str | Path, sample_rate: int) -> list[torch.Tensor]:
+    """:data:`KLT_FILES` waveforms ``[1, N]`` spread evenly over the audio files under ``data``."""
+    return [torch.from_numpy(load_audio(f, sample_rate).samples)[None] for f in spread_evenly(audio_files(data), KLT_FILES)]
+
+
 def attach_vocoder(model: torch.nn.Module, path: str | Path) -> int | None:
     """Load the vocoder of ``path`` (a vocoder file or a vocoder training checkpoint) into
     ``model.vocoder`` and return its training step (None if unrecorded); ``ValueError`` if the model
@@ -340,6 +356,10 @@ def scale_latent(model: ConvSTFTCodec, gain: float) -> None:
     model.encoder.net[-1].weight.mul_(gain)
     model.encoder.net[-1].bias.mul_(gain)
     model.decoder.net[0].weight.div_(gain)
+    if hasattr(model.encoder, "linear"):  # linear paths (ecc-mel linear_path)
+        model.encoder.linear.weight.mul_(gain)
+        model.encoder.linear.bias.mul_(gain)
+        model.decoder.linear.weight.div_(gain)
     latent = model.latent
     latent.hyperprior.analysis[0].weight.div_(gain)
     if latent.temporal is not None:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from benchmarks.copy_synthesis import vocoders
-from benchmarks.mel_distance import BlockPCA, frame_average
+from benchmarks.mel_distance import frame_average
+from ecc.transforms.klt import BlockPCA
 from ecc.vocoder import Vocoder, VocoderConfig
 from ecc.vocoder_train import VocoderTrainConfig
 

@@ -1,8 +1,9 @@
-"""frame_average and BlockPCA: what a latent of a given frame rate and width could carry (benchmarks.mel_distance)."""
+"""frame_average (benchmarks.mel_distance) and BlockPCA (ecc.transforms.klt): what a latent of a given frame rate and width could carry."""
 import pytest
 import torch
 
-from benchmarks.mel_distance import BlockPCA, frame_average
+from benchmarks.mel_distance import frame_average
+from ecc.transforms.klt import BlockPCA
 
 
 def test_period_one_and_constant_spectra_are_unchanged():

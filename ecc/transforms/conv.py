@@ -105,3 +105,32 @@ class ConvDecoder(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return self.output(self.features(y))
+
+
+class LinearPathEncoder(ConvEncoder):
+    """:class:`ConvEncoder` plus a linear path in parallel: each block of ``downsample`` input frames
+    mapped linearly to one latent frame (a strided conv). ``[B, in_channels, T]`` -> ``[B, latent,
+    ceil(T / downsample)]``, the sum of both paths. Started from a KLT (:mod:`.klt`), the conv net
+    learns what the linear code misses."""
+
+    def __init__(self, config: ConvTransformConfig) -> None:
+        super().__init__(config)
+        self.linear = nn.Conv1d(config.in_channels, config.latent, config.downsample, stride=config.downsample)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, -x.shape[-1] % self.downsample))
+        return self.net(x) + self.linear(x)
+
+
+class LinearPathDecoder(ConvDecoder):
+    """:class:`ConvDecoder` plus the linear path back: each latent frame mapped linearly to its block
+    of ``downsample`` output frames (a transposed conv, stride = kernel = ``downsample``).
+    ``[B, latent, T']`` -> ``[B, out_channels, T' * downsample]``, the sum of both paths."""
+
+    def __init__(self, config: ConvTransformConfig, out_channels: int | None = None) -> None:
+        super().__init__(config, out_channels)
+        self.linear = nn.ConvTranspose1d(config.latent, out_channels or config.in_channels, config.downsample,
+                                         stride=config.downsample)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return super().forward(y) + self.linear(y)
