@@ -86,7 +86,9 @@ def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, floa
     return {m: float(np.nanmean(v)) for m, v in values.items()}
 
 
-def plot(curve: pd.DataFrame, path: Path) -> None:
+def plot(curve: pd.DataFrame, path: Path, reference: pd.DataFrame | None = None) -> None:
+    """The curve's panels; ``reference`` (an earlier run's curve) drawn thin and grey under the three
+    metrics."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,6 +98,9 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, panels, figsize=(4 * panels, 3.2), sharex=True)
     splits = list(curve.groupby("split"))
     for ax, metric in zip(axes, METRICS):
+        if reference is not None:
+            for (split, rows), style in zip(reference.groupby("split"), ("-", ":")):
+                ax.plot(rows.step, rows[metric], style, color="0.6", lw=1, label=f"earlier run, {split}")
         for color, (split, rows) in enumerate(splits):
             ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=split)
         ax.set_title({"pesq": "PESQ-WB", "stoi": "STOI", "visqol": "ViSQOL (speech)"}[metric])
@@ -124,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("data/speech"), help="corpus built by `ecc prepare-data`")
     parser.add_argument("--files", type=int, default=20, help="files per split")
     parser.add_argument("--out", type=Path, default=Path("rd_curves/vocoder"))
+    parser.add_argument("--reference", type=Path, help="an earlier run's curve.csv, drawn in grey for comparison")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     _, step = load_generator(args.checkpoint)
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         curve = curve[curve.step != step]
     curve = pd.concat([curve, pd.DataFrame(rows)]).sort_values(["step", "split"])
     curve.to_csv(path, index=False, float_format="%.4f")
-    plot(curve, args.out / "curve.png")
+    plot(curve, args.out / "curve.png", pd.read_csv(args.reference) if args.reference else None)
     for row in rows:
         print(f"step {step} {row['split']}: " + ", ".join(f"{m} {row[m]:.3f}" for m in METRICS), file=sys.stderr)
 

@@ -239,7 +239,7 @@ def cmd_train_vocoder(args: argparse.Namespace) -> None:
 
     config = VocoderTrainConfig.from_dict(json.loads(Path(args.config).read_text())) if args.config else VocoderTrainConfig()
     overrides = {k: v for k, v in (("data", args.data), ("out", args.out), ("steps", args.steps),
-                                   ("device", args.device)) if v is not None}
+                                   ("device", args.device), ("init_from", args.init_from)) if v is not None}
     train_vocoder(replace(config, **overrides))
 
 
@@ -255,6 +255,14 @@ def cmd_export(args: argparse.Namespace) -> None:
     model = export(args.checkpoint, args.output, args.name, args.nominal_kbps, args.description, presets, args.half,
                    args.vocoder)
     print(f"exported {args.checkpoint} as {args.name!r} to {args.output} (weights {model.weights_hash().hex()})", file=sys.stderr)
+
+
+def cmd_export_vocoder(args: argparse.Namespace) -> None:
+    from .vocoder_train import export_vocoder
+
+    check_output(args.output, args.force)
+    export_vocoder(args.checkpoint, args.output, args.half)
+    print(f"exported the generator of {args.checkpoint} to {args.output}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run folder (default runs/vocoder)")
     p.add_argument("--steps", type=int, help="train until this step (default 100000)")
     p.add_argument("--device", help="auto (default: cuda if available), cpu, cuda, cuda:1, ...")
+    p.add_argument("--init-from", help="a new run only: start the generator from this vocoder file (ecc export-vocoder, "
+                                       "a committed milestone) at the step it records; discriminators start fresh")
     p.set_defaults(func=cmd_train_vocoder)
 
     p = sub.add_parser("export", help="turn a training checkpoint into a coding-ready model file + record")
@@ -343,6 +353,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", default="", help="one line for `ecc models`")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export-vocoder", help="write the generator of a vocoder training checkpoint as a vocoder file",
+                       description="safetensors weights with the step, training config and continuing command in "
+                                   "the metadata: for ecc-mel models (--vocoder) and for restarting a lost run "
+                                   "(ecc train-vocoder --init-from).")
+    p.add_argument("checkpoint", help="vocoder training checkpoint (runs/vocoder/last.pt)")
+    p.add_argument("output", help="vocoder file (.safetensors)")
+    p.add_argument("--half", action="store_true", help="store float weights as float16 (half the size)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_export_vocoder)
 
     for plugin in entry_points(group="ecc.commands"):  # e.g. benchmarks: bench, plot, demo, prepare-data
         plugin.load()(sub)

@@ -131,10 +131,11 @@ class Vocoder(nn.Module):
         """``[B, N]`` -> ``[B, N]``: analysis to log-mel, then synthesis (the vocoder's own ceiling)."""
         return self(self.analysis(wav), wav.shape[-1])
 
-    def save(self, path: str | Path, record: dict | None = None) -> None:
-        """Write safetensors weights with ``family``, ``config`` (and ``record``) in the metadata."""
+    def save(self, path: str | Path, record: dict | None = None, half: bool = False) -> None:
+        """Write safetensors weights with ``family``, ``config`` (and ``record``) in the metadata;
+        ``half``: float weights as float16."""
         metadata = {"family": FAMILY, "config": self.config.to_dict(), **({"record": record} if record else {})}
-        save_weights(path, self.state_dict(), metadata)
+        save_weights(path, self.state_dict(), metadata, half=half)
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocoder":

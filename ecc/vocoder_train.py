@@ -2,6 +2,9 @@
 multi-period and a multi-resolution discriminator (least squares + feature matching + mel loss, as in
 HiFi-GAN and Vocos).
 
+A run lost with its folder can restart from an exported generator (``init_from``, e.g. a committed
+milestone): it continues at that file's step, with fresh discriminators and optimizers.
+
 Resumable and device-agnostic: ``OUT/last.pt`` (tensors and plain values only, read with
 ``weights_only=True``) holds generator, discriminators, optimizers, step and RNG state; running the
 same command continues from it, on a CUDA GPU when one is present (``device="auto"``), else on CPU.
@@ -55,6 +58,7 @@ class VocoderTrainConfig:
     seed: int = 0
     checkpoint_every: int = 500
     device: str = "auto"  # "auto": cuda when available, else cpu
+    init_from: str = ""  # a fresh run only: start the generator from this vocoder file, at the step it records
 
     @classmethod
     def from_dict(cls, d: dict) -> "VocoderTrainConfig":
@@ -168,7 +172,10 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
         step = int(resumed["step"])
         torch.set_rng_state(resumed["torch_rng"])
         sampler.rng = np.random.default_rng(int(resumed["sampler_seed"]))
-        print(f"resumed {last} at step {step} on {device}")
+        print(f"resumed {last} at step {step} on {device}" + (" (init_from ignored: the run exists)" if config.init_from else ""))
+    elif config.init_from:
+        step = start_generator(gan.generator, config.init_from)
+        print(f"started the generator from {config.init_from} at step {step} on {device} (fresh discriminators)")
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     log = (out / "log.jsonl").open("a")
     bar = tqdm(total=config.steps, initial=step, desc=out.name, unit="step", dynamic_ncols=True)
@@ -207,6 +214,18 @@ def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:
     return generator.eval(), int(state["step"])
 
 
+def start_generator(generator: Vocoder, path: str | Path) -> int:
+    """Load an exported vocoder's weights into ``generator`` (same config, else ``ValueError``); returns
+    the training step the file records."""
+    vocoder, step = read_vocoder(path)
+    if vocoder.config != generator.config:
+        raise ValueError(f"{path}: its vocoder config differs from the run's")
+    if step is None:
+        raise ValueError(f"{path}: records no training step to continue from")
+    generator.load_state_dict({k: v.float() for k, v in vocoder.state_dict().items()})
+    return int(step)
+
+
 def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     """A vocoder (eval mode) from a file written by :meth:`Vocoder.save` or from a training
     checkpoint, and its training step (None when the file does not record one)."""
@@ -216,11 +235,13 @@ def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     return vocoder, record.get("step")
 
 
-def export_vocoder(checkpoint: str | Path, out: str | Path) -> Vocoder:
-    """Write the generator of a training checkpoint as safetensors weights at ``out``, with its
-    provenance (step, training config, the command that continues it) in the file's metadata."""
+def export_vocoder(checkpoint: str | Path, out: str | Path, half: bool = False) -> Vocoder:
+    """Write the generator of a training checkpoint as safetensors weights at ``out`` (``half``: as
+    float16), with its provenance (step, training config, the command that continues it) in the
+    file's metadata."""
     generator, step = load_generator(checkpoint)
     config = json.loads(torch.load(checkpoint, map_location="cpu", weights_only=True)["config"])
     generator.save(out, {"step": step, "train_config": config,
-                         "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"})
+                         "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"},
+                   half=half)
     return generator

@@ -90,6 +90,31 @@ def test_training_warms_up_then_turns_adversarial_and_resumes(tmp_path, sample_p
     assert torch.equal(Vocoder.load(tmp_path / "v.safetensors").embed.weight, vocoder.embed.weight)
 
 
+def test_a_lost_run_restarts_from_an_exported_generator_at_its_step(tmp_path, sample_paths, capsys):
+    from ecc.cli import main
+
+    config = VocoderTrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=2, batch=2,
+                                crop_seconds=0.25, warmup_steps=1, checkpoint_every=2, model=TINY,
+                                period_channels=(4, 8), device="cpu")
+    last = train_vocoder(config)
+    exported = tmp_path / "v.safetensors"
+    assert main(["export-vocoder", str(last), str(exported), "--half"]) == 0
+    assert main(["export-vocoder", str(last), str(exported)]) == 1  # nothing overwritten without --force
+    assert "exists" in capsys.readouterr().err
+    restarted = replace(config, out=str(tmp_path / "new"), steps=3, init_from=str(exported))
+    state = torch.load(train_vocoder(restarted), weights_only=True)
+    assert "started the generator from" in capsys.readouterr().out
+    assert state["step"] == 3  # continued from the exported step 2: one more step
+    start = Vocoder.load(exported).state_dict()
+    fresh = Vocoder(TINY).state_dict()
+    key = "embed.weight"
+    moved = (state["state"]["generator"][key] - start[key].float()).abs().max()
+    assert moved < 0.01 < (fresh[key] - start[key].float()).abs().max()  # one small step from the export
+    other = replace(restarted, out=str(tmp_path / "other"), model=replace(TINY, layers=3))
+    with pytest.raises(ValueError, match="config differs"):
+        train_vocoder(other)
+
+
 def test_learning_rate_is_constant_then_a_cosine_down_to_lr_end():
     config = VocoderTrainConfig(lr=2e-4, lr_end=2e-5, decay_start=100, decay_end=300)
     lrs = [learning_rate(config, step) for step in range(0, 400, 10)]
