@@ -7,6 +7,8 @@ checkpoint on held-out files, seen voices (``dev``) and unseen voices (``unseen`
 columns measure the phase directly, on the loudest 10 % of each file's STFT bins (where phase is
 heard): ``group_delay_error`` and ``inst_freq_error``, the mean anti-wrapped distance (radians) of the
 output's phase differences along frequency and along time to the input's (0: exact, pi/2: random).
+The ``*_reconstructed`` columns score the same generator with its phase reconstructed from its
+magnitude (``VocoderConfig.phase = "reconstructed"``: PGHI + fast Griffin-Lim, :mod:`ecc.phase`).
 
 ``python -m benchmarks.vocoder_curve runs/vocoder/last.pt --data data/speech --out rd_curves/vocoder``
 """
@@ -26,6 +28,7 @@ from ecc.vocoder_train import anti_wrap, load_generator
 from .metrics import evaluate
 
 METRICS = ("pesq", "stoi", "visqol")
+RECONSTRUCTED = {m: f"{m}_reconstructed" for m in METRICS}  # metric: column of the reconstructed-phase output
 HALVES = {"pesq_input_phase": "magnitude alone", "pesq_input_magnitude": "phase alone"}  # column: plot label
 PHASE_ERRORS = {"group_delay_error": "group delay", "inst_freq_error": "inst. frequency"}
 LOUDEST = 0.9  # phase errors are read on bins above this quantile of the input's magnitude
@@ -69,15 +72,18 @@ def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, floa
     """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files``, the PESQ-WB of each half
     (:func:`swapped_halves`) and the phase errors (:func:`phase_errors`), NaN-skipping."""
     generator, _ = load_generator(checkpoint)
+    reconstructing = generator.with_phase("reconstructed")
     n_fft, hop = generator.config.n_fft, generator.config.mel.hop
-    values = {m: [] for m in (*METRICS, *HALVES, *PHASE_ERRORS)}
+    values = {m: [] for m in (*METRICS, *RECONSTRUCTED.values(), *HALVES, *PHASE_ERRORS)}
     for path in files:
         audio = load_audio(path, generator.sample_rate)
         wav = torch.from_numpy(audio.samples)[None]
         decoded = generator.copy_synthesis(wav)
         scores = evaluate(audio.samples, decoded[0].numpy(), audio.sample_rate, list(METRICS))
+        rebuilt = evaluate(audio.samples, reconstructing.copy_synthesis(wav)[0].numpy(), audio.sample_rate, list(METRICS))
         for m in METRICS:
             values[m].append(scores.values[m])
+            values[RECONSTRUCTED[m]].append(rebuilt.values[m])
         ours, theirs = generator.stft(decoded), generator.stft(wav)
         for name, half in zip(HALVES, swapped_halves(ours, theirs, n_fft, hop, wav.shape[-1])):
             values[name].append(evaluate(audio.samples, half, audio.sample_rate, ["pesq"]).values["pesq"])
@@ -102,7 +108,10 @@ def plot(curve: pd.DataFrame, path: Path, reference: pd.DataFrame | None = None)
             for (split, rows), style in zip(reference.groupby("split"), ("-", ":")):
                 ax.plot(rows.step, rows[metric], style, color="0.6", lw=1, label=f"earlier run, {split}")
         for color, (split, rows) in enumerate(splits):
-            ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=split)
+            ax.plot(rows.step, rows[metric], marker="o", color=f"C{color}", label=f"{split}: generated phase")
+            if RECONSTRUCTED[metric] in rows and rows[RECONSTRUCTED[metric]].notna().any():
+                ax.plot(rows.step, rows[RECONSTRUCTED[metric]], "s--", color=f"C{color}",
+                        label=f"{split}: reconstructed phase")
         ax.set_title({"pesq": "PESQ-WB", "stoi": "STOI", "visqol": "ViSQOL (speech)"}[metric])
     panes = {"PESQ-WB, other half from the input": HALVES,
              f"phase error, loudest {100 - round(100 * LOUDEST)} % of bins (rad)": PHASE_ERRORS}
@@ -116,7 +125,7 @@ def plot(curve: pd.DataFrame, path: Path, reference: pd.DataFrame | None = None)
     for ax in axes:
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes[0].legend(fontsize=7)
     fig.suptitle("Vocoder copy-synthesis on held-out files")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,4 +1,5 @@
-"""The shared vocoder: 80-band log-mel at 100 frames/s -> waveform, phase generated (Vocos-style).
+"""The shared vocoder: 80-band log-mel at 100 frames/s -> waveform, phase generated (Vocos-style) or
+reconstructed from the generated magnitude (PGHI + Griffin-Lim, :mod:`ecc.phase`).
 
 Why log-mel: every codec family can predict it (it carries no phase, so no family has to code or
 model phase), it is the representation the vocoder literature trains on, and at 80 x 100 values a
@@ -11,7 +12,7 @@ Weights are stored as safetensors (no code runs on load) with the config in the 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -19,15 +20,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from .mel import LogMel, MelConfig
+from .phase import PhaseReconstructionConfig, reconstruct
 from .weights import load_weights, save_weights
 
 FAMILY = "vocoder"
+PHASE_SOURCES = ("generated", "reconstructed")
+LOG_MAGNITUDE_MAX = 8.0
+"""The head's log-magnitude is clipped here before synthesis (an overflow guard; speech stays far below)."""
 
 
 @dataclass(frozen=True)
 class VocoderConfig:
     """Generator shape: ``layers`` ConvNeXt blocks of width ``dim`` (MLP width ``intermediate``, depthwise
-    ``kernel`` frames) and an iSTFT head of ``n_fft`` samples at the mel hop."""
+    ``kernel`` frames) and an iSTFT head of ``n_fft`` samples at the mel hop. ``phase``: the waveform's
+    phase is the head's (``"generated"``) or reconstructed from the head's magnitude by PGHI and
+    ``griffin_lim_iterations`` of fast Griffin-Lim (``"reconstructed"``, :mod:`ecc.phase`)."""
 
     mel: MelConfig = MelConfig()
     dim: int = 256
@@ -35,6 +42,8 @@ class VocoderConfig:
     layers: int = 8
     kernel: int = 7
     n_fft: int = 640
+    phase: str = "generated"
+    griffin_lim_iterations: int = 16
 
     def __post_init__(self) -> None:
         if isinstance(self.mel, dict):
@@ -44,6 +53,10 @@ class VocoderConfig:
                 raise ValueError(f"VocoderConfig.{name} must be positive, got {getattr(self, name)}")
         if self.kernel % 2 == 0:
             raise ValueError(f"VocoderConfig.kernel must be odd, got {self.kernel}")
+        if self.phase not in PHASE_SOURCES:
+            raise ValueError(f"VocoderConfig.phase must be one of {', '.join(PHASE_SOURCES)}, got {self.phase!r}")
+        if self.griffin_lim_iterations < 0:
+            raise ValueError(f"VocoderConfig.griffin_lim_iterations must be >= 0, got {self.griffin_lim_iterations}")
         if self.n_fft < self.mel.hop:
             raise ValueError(f"VocoderConfig.n_fft ({self.n_fft}) must be at least the hop ({self.mel.hop})")
 
@@ -119,13 +132,27 @@ class Vocoder(nn.Module):
 
     def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor, length: int) -> torch.Tensor:
         """The iSTFT of :meth:`spectrum`'s output: ``[B, length]``."""
-        spec = torch.exp(log_mag.clamp(max=8.0)) * torch.exp(1j * phase)  # [B, F, T]
+        spec = torch.exp(log_mag.clamp(max=LOG_MAGNITUDE_MAX)) * torch.exp(1j * phase)  # [B, F, T]
         return torch.istft(spec, self.config.n_fft, self.config.mel.hop, window=self.window, length=length)
 
     def forward(self, mel: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """``[B, n_mels, T]`` -> ``[B, length]`` (default ``(T - 1) * hop`` samples)."""
-        length = (mel.shape[-1] - 1) * self.config.mel.hop if length is None else length
-        return self.waveform(*self.spectrum(mel), length)
+        """``[B, n_mels, T]`` -> ``[B, length]`` (default ``(T - 1) * hop`` samples), with the phase
+        ``config.phase`` names."""
+        c = self.config
+        length = (mel.shape[-1] - 1) * c.mel.hop if length is None else length
+        log_mag, phase = self.spectrum(mel)
+        if c.phase == "reconstructed":
+            return reconstruct(log_mag.clamp(max=LOG_MAGNITUDE_MAX), c.n_fft, c.mel.hop, length,
+                               PhaseReconstructionConfig(iterations=c.griffin_lim_iterations))
+        return self.waveform(log_mag, phase, length)
+
+    def with_phase(self, phase: str, griffin_lim_iterations: int | None = None) -> "Vocoder":
+        """This vocoder (same weights) with another phase source."""
+        config = replace(self.config, phase=phase, griffin_lim_iterations=(
+            self.config.griffin_lim_iterations if griffin_lim_iterations is None else griffin_lim_iterations))
+        vocoder = type(self)(config).to(self.window.device)
+        vocoder.load_state_dict(self.state_dict())
+        return vocoder.train(self.training)
 
     def copy_synthesis(self, wav: torch.Tensor) -> torch.Tensor:
         """``[B, N]`` -> ``[B, N]``: analysis to log-mel, then synthesis (the vocoder's own ceiling)."""

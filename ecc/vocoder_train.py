@@ -34,7 +34,9 @@ from .vocoder import Vocoder, VocoderConfig
 
 @dataclass(frozen=True)
 class VocoderTrainConfig:
-    """One vocoder run. Losses: ``mel_weight`` x L1 log-mel + ``phase_weight`` x the anti-wrapping
+    """One vocoder run. Losses: ``mel_weight`` x L1 log-mel + ``magnitude_weight`` x L1 of the head's
+    log-magnitude to the input's (so the head is a magnitude estimate that phase reconstruction can
+    use: :mod:`ecc.phase`) + ``phase_weight`` x the anti-wrapping
     phase losses of the head's phase (:func:`phase_loss`) + (after ``warmup_steps``) the adversarial
     losses of both discriminators + ``feature_weight`` x feature matching."""
 
@@ -50,6 +52,7 @@ class VocoderTrainConfig:
     warmup_steps: int = 5000
     mel_weight: float = 45.0
     feature_weight: float = 2.0
+    magnitude_weight: float = 45.0
     phase_weight: float = 10.0  # anti-wrapping phase losses (APNet); a resumed run takes this and the lr schedule from the command
     periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     period_channels: tuple[int, ...] = (16, 32, 128, 256)  # HiFi-GAN: 32..1024; 16..512 costs 3.5x per step here
@@ -72,6 +75,9 @@ class VocoderTrainConfig:
             d["model"] = VocoderConfig.from_dict(d["model"])
         return cls(**d)
 
+
+MAGNITUDE_FLOOR = 1e-5
+"""Added to the input's STFT magnitude before the log, as :class:`ecc.mel.LogMel` does."""
 
 RESUME_OVERRIDES = ("steps", "data", "out", "device", "phase_weight", "lr_end", "decay_start", "decay_end")
 """What a resumed run takes from the command rather than from its checkpoint."""
@@ -123,8 +129,12 @@ class VocoderGAN:
             self.adversary.step(wav, fake, losses)
         losses["mel"] = F.l1_loss(self.mel(fake), mel)
         loss = c.mel_weight * losses["mel"]
+        spec = self.generator.stft(wav)
+        if c.magnitude_weight:
+            losses["magnitude"] = F.l1_loss(log_mag, torch.log(spec.abs() + MAGNITUDE_FLOOR))
+            loss = loss + c.magnitude_weight * losses["magnitude"]
         if c.phase_weight:
-            losses["phase"] = phase_loss(phase, self.generator.stft(wav).angle())
+            losses["phase"] = phase_loss(phase, spec.angle())
             loss = loss + c.phase_weight * losses["phase"]
         if adversarial:
             loss = loss + losses["adv"] + c.feature_weight * losses["fm"]
@@ -161,7 +171,7 @@ def train_vocoder(config: VocoderTrainConfig) -> Path:
     torch.manual_seed(config.seed)
     resumed = torch.load(last, map_location="cpu", weights_only=True) if last.exists() else None
     if resumed is not None:  # the run's own architecture and losses; the fields in RESUME_OVERRIDES may change
-        saved = VocoderTrainConfig.from_dict(json.loads(resumed["config"]))
+        saved = VocoderTrainConfig.from_dict({"magnitude_weight": 0.0, **json.loads(resumed["config"])})  # older runs had none
         config = replace(saved, **{name: getattr(config, name) for name in RESUME_OVERRIDES})
     gan = VocoderGAN(config, device)
     sampler = CropSampler(config.data, config.model.mel.sample_rate,
