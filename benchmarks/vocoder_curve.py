@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     curve.to_csv(path, index=False, float_format="%.4f")
     plot(curve, args.out / "curve.png", pd.read_csv(args.reference) if args.reference else None)
     for row in rows:
-        print(f"step {step} {row['split']}: " + ", ".join(f"{m} {row[m]:.3f}" for m in METRICS), file=sys.stderr)
+        print(f"step {step} {row['split']}: " + ", ".join(f"{m} {row[m]:.3f}" for m in METRICS)
+              + "; reconstructed phase: " + ", ".join(f"{m} {row[RECONSTRUCTED[m]]:.3f}" for m in METRICS), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -261,11 +261,12 @@ def cmd_export_vocoder(args: argparse.Namespace) -> None:
     from .vocoder_train import export_vocoder
 
     check_output(args.output, args.force)
-    export_vocoder(args.checkpoint, args.output, args.half)
-    print(f"exported the generator of {args.checkpoint} to {args.output}", file=sys.stderr)
+    export_vocoder(args.checkpoint, args.output, args.half, args.phase)
+    print(f"exported the generator of {args.checkpoint} to {args.output} ({args.phase} phase)", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .vocoder import PHASE_SOURCES
     from .zoo import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(prog="ecc", description="Learned speech compression with real entropy coding.")
@@ -361,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="vocoder training checkpoint (runs/vocoder/last.pt)")
     p.add_argument("output", help="vocoder file (.safetensors)")
     p.add_argument("--half", action="store_true", help="store float weights as float16 (half the size)")
+    p.add_argument("--phase", choices=PHASE_SOURCES, default="generated",
+                   help="the phase the file's vocoder synthesizes with: its phase head's, or reconstructed from its "
+                        "magnitude (PGHI + Griffin-Lim; docs/vocoder.md)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_export_vocoder)
 

@@ -144,5 +144,8 @@ class ECCMelCodec(ConvSTFTCodec):
         wav_hat = self.vocoder(mel_hat, wav.shape[-1]) if synthesize else None
         return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, losses={"mel_l1": F.l1_loss(mel_hat, target)})
 
+    def decoding_settings(self) -> dict[str, torch.Tensor]:
+        return {"vocoder." + k: v for k, v in self.vocoder.synthesis_settings().items()}
+
     def synthesize(self, y_hat: torch.Tensor, samples: int) -> torch.Tensor:
         return self.vocoder(self.mel(y_hat, self.frames(samples)), samples)

@@ -126,11 +126,17 @@ class NeuralCodec(nn.Module):
 
     # -- identity --------------------------------------------------------------------------------
     def weights_hash(self) -> bytes:
-        """Short hash of the weights and coding tables, written into and checked against files."""
+        """Short hash of the weights and coding tables (and :meth:`decoding_settings`), written into
+        and checked against files."""
         cached = self.__dict__.get("_weights_hash")
         if cached is None:
-            cached = self.__dict__["_weights_hash"] = state_hash(self.state_dict())
+            cached = self.__dict__["_weights_hash"] = state_hash({**self.state_dict(), **self.decoding_settings()})
         return cached
+
+    def decoding_settings(self) -> dict[str, torch.Tensor]:
+        """Settings outside the weights that change the decoded audio, as tensors for the hash (none by
+        default; an ``ecc-mel`` model whose vocoder reconstructs its phase names it)."""
+        return {}
 
     def update(self) -> None:
         """Build the coding tables; call after changing weights (it also drops cached derived state)."""

@@ -309,16 +309,19 @@ def klt_clips(data: str | Path, sample_rate: int) -> list[torch.Tensor]:
 
 def attach_vocoder(model: torch.nn.Module, path: str | Path) -> int | None:
     """Load the vocoder of ``path`` (a vocoder file or a vocoder training checkpoint) into
-    ``model.vocoder`` and return its training step (None if unrecorded); ``ValueError`` if the model
-    has none or their configs differ."""
+    ``model.vocoder``, with the file's phase source, and return its training step (None if
+    unrecorded); ``ValueError`` if the model has none or their networks differ."""
     from .vocoder_train import read_vocoder
 
     vocoder, step = read_vocoder(path)
     own = getattr(model, "vocoder", None)
     if own is None:
         raise ValueError(f"vocoder_from: a {getattr(model, 'family', type(model).__name__)} model has no vocoder")
-    if own.config != vocoder.config:
+    if not own.config.same_network(vocoder.config):
         raise ValueError(f"vocoder_from {path}: its config {vocoder.config} differs from the model's {own.config}")
+    if own.config != vocoder.config:  # the file also says how it synthesizes
+        model.vocoder = own = own.with_phase(vocoder.config.phase, vocoder.config.griffin_lim_iterations)
+        model.config = replace(model.config, vocoder=own.config)
     own.load_state_dict(vocoder.state_dict())
     return step
 

@@ -66,6 +66,10 @@ class VocoderConfig:
         frames = self.layers * (self.kernel // 2)
         return 1000 * (frames * self.mel.hop + self.n_fft // 2) / self.mel.sample_rate
 
+    def same_network(self, other: "VocoderConfig") -> bool:
+        """Whether ``other`` describes the same weights (it may synthesize with another phase source)."""
+        return replace(self, phase=other.phase, griffin_lim_iterations=other.griffin_lim_iterations) == other
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -145,6 +149,13 @@ class Vocoder(nn.Module):
             return reconstruct(log_mag.clamp(max=LOG_MAGNITUDE_MAX), c.n_fft, c.mel.hop, length,
                                PhaseReconstructionConfig(iterations=c.griffin_lim_iterations))
         return self.waveform(log_mag, phase, length)
+
+    def synthesis_settings(self) -> dict[str, torch.Tensor]:
+        """What a model's hash must cover besides the weights: the Griffin-Lim iterations when the
+        phase is reconstructed, nothing for the generated phase (so earlier hashes stand)."""
+        if self.config.phase == "generated":
+            return {}
+        return {"phase_reconstruction_iterations": torch.tensor([self.config.griffin_lim_iterations])}
 
     def with_phase(self, phase: str, griffin_lim_iterations: int | None = None) -> "Vocoder":
         """This vocoder (same weights) with another phase source."""

@@ -228,7 +228,7 @@ def start_generator(generator: Vocoder, path: str | Path) -> int:
     """Load an exported vocoder's weights into ``generator`` (same config, else ``ValueError``); returns
     the training step the file records."""
     vocoder, step = read_vocoder(path)
-    if vocoder.config != generator.config:
+    if not generator.config.same_network(vocoder.config):
         raise ValueError(f"{path}: its vocoder config differs from the run's")
     if step is None:
         raise ValueError(f"{path}: records no training step to continue from")
@@ -245,11 +245,12 @@ def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     return vocoder, record.get("step")
 
 
-def export_vocoder(checkpoint: str | Path, out: str | Path, half: bool = False) -> Vocoder:
+def export_vocoder(checkpoint: str | Path, out: str | Path, half: bool = False, phase: str = "generated") -> Vocoder:
     """Write the generator of a training checkpoint as safetensors weights at ``out`` (``half``: as
-    float16), with its provenance (step, training config, the command that continues it) in the
-    file's metadata."""
+    float16; ``phase``: :attr:`VocoderConfig.phase`), with its provenance (step, training config, the
+    command that continues it) in the file's metadata."""
     generator, step = load_generator(checkpoint)
+    generator = generator.with_phase(phase)
     config = json.loads(torch.load(checkpoint, map_location="cpu", weights_only=True)["config"])
     generator.save(out, {"step": step, "train_config": config,
                          "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"},

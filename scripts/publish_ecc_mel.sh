@@ -3,7 +3,8 @@
 # seen-speaker test split and the unseen-speaker set (the last stages of scripts/ecc_mel.sh and
 # scripts/ecc_mel_klt.sh).
 #   1. presets placed on the dev split at the zoo ECC presets' rates (benchmarks.variable_rate);
-#   2. export (float16) to $OUT/ecc-mel.safetensors;
+#   2. export (float16) to $OUT/ecc-mel.safetensors (with the vocoder file $VOCODER in place of the
+#      run's own, when given: ecc export --vocoder);
 #   3. ecc bench on both splits (cached; starts from the published result sets' baseline rows), the
 #      RD plots and BD-rate against Lyra v2 and the zoo ECC, and the log-mel distances, all in $RD.
 #   LAST=runs/ecc-mel-e2e-seen-ft OUT=runs/ecc-mel-zoo RD=rd_curves/ecc_mel DESCRIPTION="..." bash scripts/publish_ecc_mel.sh
@@ -17,7 +18,7 @@ mkdir -p "$RD" "$OUT/results"
 $PY -m benchmarks.variable_rate calibrate $LAST/last.pt --presets $LAST/presets.json --targets ecc/zoo/ecc.json \
   --prefix ecc-mel --table "$RD/calibration"
 $ECC export $LAST/last.pt ecc-mel "$OUT/ecc-mel.safetensors" --presets $LAST/presets.json --half --force \
-  --description "$DESCRIPTION"
+  --description "$DESCRIPTION" ${VOCODER:+--vocoder "$VOCODER"}
 POINTS=ecc-mel=$($PY -c "import json; print(','.join(p['name'] for p in json.load(open('$LAST/presets.json'))))")
 for split in asterisk_test unseen_test; do  # start from the published result sets (their baselines' rows)
   mkdir -p "$OUT/results/$split"

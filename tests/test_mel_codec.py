@@ -258,6 +258,23 @@ def test_joint_fine_tune_against_the_vocoder_runs_discriminators(tmp_path, sampl
     with pytest.raises(ValueError, match="discriminators_from needs adversarial"):
         replace(config, adversarial=None)
 
+    # a vocoder file that reconstructs its phase brings that setting into the exported model's file
+    from ecc.audio import load_audio
+    from ecc.cli import main
+
+    assert main(["export-vocoder", str(run), str(tmp_path / "rebuilt.safetensors"), "--phase", "reconstructed"]) == 0
+    export(tmp_path / "joint" / "last.pt", tmp_path / "r.safetensors", "tiny-mel-r", presets=presets,
+           vocoder=tmp_path / "rebuilt.safetensors")
+    rebuilding = load_codec(tmp_path / "r.safetensors")
+    assert rebuilding.vocoder.config.phase == "reconstructed" and rebuilding.config.vocoder.phase == "reconstructed"
+    for name, value in vocoder_run["generator"].items():
+        assert torch.equal(rebuilding.vocoder.state_dict()[name], value), name
+    assert rebuilding.weights_hash() != exported.weights_hash()  # a file names the decoder that made its audio
+    clip = load_audio(sample_paths[0], 16000).samples[:8000]
+    (_, generated), (rebuilt_file, rebuilt) = exported.at(1.0).compress(clip), rebuilding.at(1.0).compress(clip)
+    assert not np.allclose(generated, rebuilt, atol=1e-3)
+    np.testing.assert_allclose(rebuilding.decompress(rebuilt_file), rebuilt, atol=1e-5)
+
 
 def test_vocoder_from_must_match_and_freeze_must_leave_something(tmp_path, sample_paths):
     from ecc.train import attach_vocoder
