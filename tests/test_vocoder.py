@@ -155,3 +155,17 @@ def test_spectrum_and_waveform_are_the_forward_pass():
     spec = vocoder.stft(wav)  # the grid the head predicts: its own inverse is the waveform
     assert spec.shape == (1, TINY.n_fft // 2 + 1, 12)
     torch.testing.assert_close(vocoder.waveform(spec.abs().log(), spec.angle(), 1760), wav, atol=1e-5, rtol=0)
+
+
+def test_the_committed_vocoder_milestone_loads_and_synthesizes(sample_paths):
+    from benchmarks.metrics import pesq_wb
+    from ecc.audio import load_audio
+
+    from ecc.zoo import ZOO_DIR
+
+    vocoder, step = read_vocoder(ZOO_DIR / "vocoder.safetensors")
+    assert vocoder.config.same_network(VocoderConfig()) and step >= 5000
+    clip = load_audio(sample_paths[0], 16000).samples
+    with torch.no_grad():
+        rebuilt = vocoder.with_phase("reconstructed").copy_synthesis(torch.from_numpy(clip)[None])[0].numpy()
+    assert pesq_wb(clip, rebuilt, 16000) > 2.5  # a broken or mismatched file scores about 1
