@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from functools import cache
 
-import numba
 import numpy as np
 import torch
 
@@ -46,7 +46,6 @@ class PhaseReconstructionConfig:
             raise ValueError(f"tolerance must be in (0, 1), got {self.tolerance}")
 
 
-@numba.njit(cache=True)  # compiled on first use, cached beside this file
 def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray, floor: float) -> np.ndarray:
     """Heap integration of the per-frame (``step_time``) and per-bin (``step_freq``) phase
     increments ``[F, T]``, loudest first; bins below ``floor`` keep phase 0."""
@@ -83,6 +82,16 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
     return phase
 
 
+@cache
+def _compiled_integrate():
+    """:func:`_integrate` compiled by numba (cached beside this file). Imported on first use, not at
+    import: a process that has loaded numba and then forks can deadlock in a child's numba compile
+    (ViSQOL's, in ``ecc bench`` workers)."""
+    import numba
+
+    return numba.njit(cache=True)(_integrate)
+
+
 def pghi(log_mag: np.ndarray, n_fft: int, hop: int, tolerance: float = 1e-5) -> np.ndarray:
     """Phase ``[F, T]`` (radians) for the natural-log magnitude ``[F, T]`` of a centered Hann STFT
     of ``n_fft`` samples and ``hop`` (``torch.stft``'s phase convention, ``F = n_fft // 2 + 1``)."""
@@ -96,7 +105,7 @@ def pghi(log_mag: np.ndarray, n_fft: int, hop: int, tolerance: float = 1e-5) -> 
     step_time = hop * n_fft / gamma * slope_freq + 2 * np.pi * hop * bins / n_fft  # radians per frame
     step_freq = -gamma / (hop * n_fft) * slope_time  # radians per bin
     floor = log_mag.max() + np.log(tolerance)
-    phase = _integrate(log_mag, np.ascontiguousarray(step_time), np.ascontiguousarray(step_freq), floor)
+    phase = _compiled_integrate()(log_mag, np.ascontiguousarray(step_time), np.ascontiguousarray(step_freq), floor)
     return phase + np.pi * bins  # frequency-invariant phase -> a window that starts at the frame
 
 
