@@ -53,7 +53,7 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
     phase = np.zeros((bins, frames))
     done = log_mag < floor
     order = np.argsort(-log_mag.ravel(), kind="mergesort")
-    heap = [(0.0, 0, 0)]
+    heap = [(0.0, 0, 0)]  # (-log-magnitude, bin, frame); one item then none, so numba can type the list
     heap.pop()
     for index in order:
         f0, t0 = index // frames, index % frames

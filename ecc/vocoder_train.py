@@ -76,9 +76,6 @@ class VocoderTrainConfig:
         return cls(**d)
 
 
-MAGNITUDE_FLOOR = 1e-5
-"""Added to the input's STFT magnitude before the log, as :class:`ecc.mel.LogMel` does."""
-
 RESUME_OVERRIDES = ("steps", "data", "out", "device", "phase_weight", "lr_end", "decay_start", "decay_end")
 """What a resumed run takes from the command rather than from its checkpoint."""
 
@@ -131,7 +128,7 @@ class VocoderGAN:
         loss = c.mel_weight * losses["mel"]
         spec = self.generator.stft(wav)
         if c.magnitude_weight:
-            losses["magnitude"] = F.l1_loss(log_mag, torch.log(spec.abs() + MAGNITUDE_FLOOR))
+            losses["magnitude"] = F.l1_loss(log_mag, torch.log(spec.abs() + c.model.mel.floor))  # the log-mel's floor
             loss = loss + c.magnitude_weight * losses["magnitude"]
         if c.phase_weight:
             losses["phase"] = phase_loss(phase, spec.angle())
@@ -232,7 +229,7 @@ def start_generator(generator: Vocoder, path: str | Path) -> int:
         raise ValueError(f"{path}: its vocoder config differs from the run's")
     if step is None:
         raise ValueError(f"{path}: records no training step to continue from")
-    generator.load_state_dict({k: v.float() for k, v in vocoder.state_dict().items()})
+    generator.load_state_dict(vocoder.state_dict())
     return int(step)
 
 
