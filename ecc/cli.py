@@ -119,7 +119,8 @@ def _write_audio(path: str, force: bool, chunks, sample_rate: int, fmt: str, sub
     """Write float chunks to ``path`` atomically; through a pipe or device, as a WAV of unknown length."""
     with atomic_output(path, force) as handle:
         if handle.seekable():
-            with sf.SoundFile(handle, "w", sample_rate, 1, subtype, format=fmt) as out:
+            # libsndfile writes the descriptor itself: no Python callbacks for a signal to land in
+            with sf.SoundFile(handle.fileno(), "w", sample_rate, 1, subtype, format=fmt, closefd=False) as out:
                 for chunk in chunks:
                     out.write(chunk.clip(-1, 1))
                     progress(len(chunk))
@@ -373,8 +374,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_interrupted = False
+
+
 def _terminate(signum: int, frame) -> None:
-    """SIGTERM unwinds like Ctrl-C, so partial outputs are removed."""
+    """SIGTERM and Ctrl-C unwind as ``KeyboardInterrupt``, so partial outputs are removed."""
+    global _interrupted
+    _interrupted = True
     raise KeyboardInterrupt
 
 
@@ -387,13 +393,18 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     try:
         args.func(args)
-    except (InputError, BitstreamError, OSError, ValueError) as exc:
-        print(f"ecc: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    except BaseException as exc:
+        # an interrupt raised inside a C callback (soundfile's I/O) is swallowed there and
+        # resurfaces as another error: it is still an interrupt
+        if isinstance(exc, KeyboardInterrupt) or _interrupted:
+            return 130
+        if isinstance(exc, (InputError, BitstreamError, OSError, ValueError)):
+            print(f"ecc: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        raise
     return 0
 
 

@@ -165,6 +165,22 @@ def test_sigterm_during_decode_leaves_no_partial_file(tmp_path, sample_paths):
     assert leftovers == [] and (proc.returncode == 0) == (tmp_path / "out.wav").exists()
 
 
+def test_an_interrupt_swallowed_by_a_callback_still_exits_130(encoded, tmp_path, monkeypatch):
+    """soundfile's cffi callbacks print and drop an exception, then fail with another one."""
+    import ecc.cli
+
+    def swallowing_write(*args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt:
+            pass
+        raise AssertionError("written == len(data)")
+
+    monkeypatch.setattr(ecc.cli, "_interrupted", False)
+    monkeypatch.setattr(ecc.cli, "_write_audio", swallowing_write)
+    assert main(["decode", str(encoded), str(tmp_path / "y.wav"), "--quiet"]) == 130
+
+
 @pytest.mark.parametrize("suffix", [".ogg", ".opus", ".mp3", ".flac"])
 def test_decode_writes_compressed_formats_properly(encoded, tmp_path, suffix):
     out = tmp_path / f"x{suffix}"
