@@ -73,12 +73,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dev", default="data/asterisk/dev", help="dev split folder")
     parser.add_argument("--speech", default="samples", help="folder whose files make the 10 s speed clip")
     parser.add_argument("--out", default="rd_curves/ecc_zoo", help="output stem (.md and .csv)")
+    parser.add_argument("--models", help="comma-separated model names (default: every model the zoo lists)")
     args = parser.parse_args(argv)
+    entries = list_models()
+    if args.models:
+        wanted = args.models.split(",")
+        unknown = sorted(set(wanted) - {entry.name for entry in entries})
+        if unknown:
+            parser.error(f"unknown model(s): {', '.join(unknown)}")
+        entries = [entry for entry in entries if entry.name in wanted]
     torch.set_num_threads(1)
     clip = np.concatenate([load_audio(p).samples for p in audio_files(args.speech)])
     clip = np.resize(clip, 10 * 16000)
     rows = []
-    for entry in list_models():
+    for entry in entries:
         rows.append({**rate_check(entry.name, audio_files(args.dev)), **speed(entry.name, clip)})
     table = pd.DataFrame(rows)
     write_table(table, Path(args.out), "ECC zoo: real bitrate vs the model's estimate (dev split), and speed",

@@ -52,33 +52,39 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
     bins, frames = log_mag.shape
     phase = np.zeros((bins, frames))
     done = log_mag < floor
-    order = np.argsort(-log_mag.ravel(), kind="mergesort")
     heap = [(0.0, 0, 0)]  # (-log-magnitude, bin, frame); one item then none, so numba can type the list
     heap.pop()
-    for index in order:
-        f0, t0 = index // frames, index % frames
-        if done[f0, t0]:
-            continue
-        done[f0, t0] = True  # a new island: its loudest bin has phase 0
-        heapq.heappush(heap, (-log_mag[f0, t0], f0, t0))
-        while heap:
-            _, f, t = heapq.heappop(heap)
-            if t + 1 < frames and not done[f, t + 1]:
-                phase[f, t + 1] = phase[f, t] + 0.5 * (step_time[f, t] + step_time[f, t + 1])
-                done[f, t + 1] = True
-                heapq.heappush(heap, (-log_mag[f, t + 1], f, t + 1))
-            if t > 0 and not done[f, t - 1]:
-                phase[f, t - 1] = phase[f, t] - 0.5 * (step_time[f, t] + step_time[f, t - 1])
-                done[f, t - 1] = True
-                heapq.heappush(heap, (-log_mag[f, t - 1], f, t - 1))
-            if f + 1 < bins and not done[f + 1, t]:
-                phase[f + 1, t] = phase[f, t] + 0.5 * (step_freq[f, t] + step_freq[f + 1, t])
-                done[f + 1, t] = True
-                heapq.heappush(heap, (-log_mag[f + 1, t], f + 1, t))
-            if f > 0 and not done[f - 1, t]:
-                phase[f - 1, t] = phase[f, t] - 0.5 * (step_freq[f, t] + step_freq[f - 1, t])
-                done[f - 1, t] = True
-                heapq.heappush(heap, (-log_mag[f - 1, t], f - 1, t))
+    # islands grow from their loudest bin, loudest island first; the one from the loudest bin covers
+    # most bins, so only the few it did not reach are sorted for the next starts
+    starts = np.array([np.argmax(log_mag)])
+    for attempt in range(2):
+        if attempt == 1:
+            rest = np.flatnonzero(~done.ravel())
+            starts = rest[np.argsort(-log_mag.ravel()[rest], kind="mergesort")]
+        for index in starts:
+            f0, t0 = index // frames, index % frames
+            if done[f0, t0]:
+                continue
+            done[f0, t0] = True  # a new island: its loudest bin has phase 0
+            heapq.heappush(heap, (-log_mag[f0, t0], f0, t0))
+            while heap:
+                _, f, t = heapq.heappop(heap)
+                if t + 1 < frames and not done[f, t + 1]:
+                    phase[f, t + 1] = phase[f, t] + 0.5 * (step_time[f, t] + step_time[f, t + 1])
+                    done[f, t + 1] = True
+                    heapq.heappush(heap, (-log_mag[f, t + 1], f, t + 1))
+                if t > 0 and not done[f, t - 1]:
+                    phase[f, t - 1] = phase[f, t] - 0.5 * (step_time[f, t] + step_time[f, t - 1])
+                    done[f, t - 1] = True
+                    heapq.heappush(heap, (-log_mag[f, t - 1], f, t - 1))
+                if f + 1 < bins and not done[f + 1, t]:
+                    phase[f + 1, t] = phase[f, t] + 0.5 * (step_freq[f, t] + step_freq[f + 1, t])
+                    done[f + 1, t] = True
+                    heapq.heappush(heap, (-log_mag[f + 1, t], f + 1, t))
+                if f > 0 and not done[f - 1, t]:
+                    phase[f - 1, t] = phase[f, t] - 0.5 * (step_freq[f, t] + step_freq[f - 1, t])
+                    done[f - 1, t] = True
+                    heapq.heappush(heap, (-log_mag[f - 1, t], f - 1, t))
     return phase
 
 

@@ -38,6 +38,19 @@ def test_pghi_alone_nearly_restores_a_speech_magnitude(speech):
     assert spectral_convergence(wrong[None], target) > 2 * spectral_convergence(rebuilt, target)
 
 
+def test_islands_apart_from_the_loudest_one_are_integrated_too(speech):
+    """Speech, digital silence, then the same speech quieter: the silence splits the plane into
+    islands; the second (and each smaller one) must get its own integration, not zero phase."""
+    gap = torch.zeros(1, 4 * N_FFT)
+    wav = torch.cat([speech, gap, 0.3 * speech], dim=-1)
+    target = stft(wav)
+    rebuilt = reconstruct(torch.log(target.abs() + 1e-7), N_FFT, HOP, wav.shape[-1],
+                          PhaseReconstructionConfig(iterations=0, tolerance=1e-4))
+    second = slice(-speech.shape[-1] + N_FFT, None)
+    quiet = stft(0.3 * speech[:, N_FFT:])
+    assert spectral_convergence(rebuilt[:, second], quiet) < 0.15
+
+
 def test_griffin_lim_iterations_refine_the_pghi_start(speech):
     target = stft(speech)
     log_mag = torch.log(target.abs() + 1e-5)
