@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -143,7 +144,9 @@ def sweep(files: list[Path], codecs: list[str], metrics: list[str], cache: Path,
     bar = tqdm(total=len(todo), desc="sweep", unit="job", disable=not progress)
     if scheduler is None:
         rows = []
-        with ProcessPoolExecutor(max(1, jobs)) as pool:
+        # fresh interpreters, not forks: a fork inherits the parent's OpenMP pool, and numba's parallel
+        # loops (ViSQOL's gammatone filterbank) then wait forever for threads the child does not have
+        with ProcessPoolExecutor(max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
             for row in pool.map(run_job, todo, chunksize=1):
                 rows.append(row)
                 bar.update(1)
