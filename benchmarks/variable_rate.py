@@ -56,13 +56,19 @@ def record_targets(record: dict, prefix: str | None = None) -> dict[str, float]:
 
 
 def calibrate(model: NeuralCodec, clips: list[np.ndarray], targets: dict[str, float]) -> tuple[pd.DataFrame, list[dict]]:
-    """Rates at the trained points, then one preset per target rate: ``(table, presets)``."""
+    """Rates at the trained points, then one preset per target rate: ``(table, presets)``. A target
+    that lands on an operating point already taken (beyond the model's range) gets no preset of its own."""
     seconds = sum(len(c) for c in clips) / model.sample_rate
     trained = [(float(q), file_kbps(model.at(q), clips, seconds)) for q in tqdm(range(model.rates), desc="trained points")]
     rows = [{"preset": f"(trained point {q:g})", "q": q, "target_kbps": math.nan, "dev_file_kbps": k} for q, k in trained]
-    presets = []
+    presets: list[dict] = []
     for name, target in tqdm(targets.items(), desc="presets"):
         preset = model.at(q_at_kbps(trained, target))  # snapped to the container's grid
+        taken = next((p["name"] for p in presets if p["q"] == preset.operating_point), None)
+        if taken:
+            rows.append({"preset": f"{name} (dropped: same point as {taken})", "q": preset.operating_point,
+                         "target_kbps": target, "dev_file_kbps": math.nan})
+            continue
         kbps = file_kbps(preset, clips, seconds)
         presets.append({"name": name, "q": preset.operating_point, "kbps": round(kbps, 3)})
         rows.append({"preset": name, "q": preset.operating_point, "target_kbps": target, "dev_file_kbps": kbps})

@@ -157,5 +157,9 @@ def test_calibrate_places_renamed_presets_at_another_models_rates():
     assert low < presets[1]["kbps"] < high
     assert presets[1]["kbps"] == round(file_kbps(model.at(presets[1]["q"]), clips, 2.0), 3)
     assert len(table) == 3 + 2  # the trained points, then the presets
+    # targets beyond the top rate all land on the top point: one preset, the others dropped
+    table, presets = calibrate(model, clips, {"a": 2 * high, "b": 3 * high})
+    assert presets == [{"name": "a", "q": 2.0, "kbps": round(high, 3)}]
+    assert table["preset"].iloc[-1] == "b (dropped: same point as a)"
     with pytest.raises(ValueError, match="no presets"):
         record_targets({"nominal_kbps": 1.5})
