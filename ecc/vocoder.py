@@ -43,7 +43,7 @@ class VocoderConfig:
     kernel: int = 7
     n_fft: int = 640
     phase: str = "generated"
-    griffin_lim_iterations: int = 16
+    griffin_lim_iterations: int = 8  # 8: encode + decode >= 20x real time on one thread; 16: about +0.04 PESQ-WB
 
     def __post_init__(self) -> None:
         if isinstance(self.mel, dict):

@@ -262,11 +262,13 @@ def test_joint_fine_tune_against_the_vocoder_runs_discriminators(tmp_path, sampl
     from ecc.audio import load_audio
     from ecc.cli import main
 
-    assert main(["export-vocoder", str(run), str(tmp_path / "rebuilt.safetensors"), "--phase", "reconstructed"]) == 0
+    assert main(["export-vocoder", str(run), str(tmp_path / "rebuilt.safetensors"), "--phase", "reconstructed",
+                 "--griffin-lim-iterations", "3"]) == 0
     export(tmp_path / "joint" / "last.pt", tmp_path / "r.safetensors", "tiny-mel-r", presets=presets,
            vocoder=tmp_path / "rebuilt.safetensors")
     rebuilding = load_codec(tmp_path / "r.safetensors")
     assert rebuilding.vocoder.config.phase == "reconstructed" and rebuilding.config.vocoder.phase == "reconstructed"
+    assert rebuilding.vocoder.config.griffin_lim_iterations == 3
     for name, value in vocoder_run["generator"].items():
         assert torch.equal(rebuilding.vocoder.state_dict()[name], value), name
     assert rebuilding.weights_hash() != exported.weights_hash()  # a file names the decoder that made its audio
