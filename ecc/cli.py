@@ -394,9 +394,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _interrupted
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
+    _interrupted = False
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         args.func(args)
     except BaseException as exc:
@@ -408,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ecc: error: {_one_line(exc)}", file=sys.stderr)
             return 1
         raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

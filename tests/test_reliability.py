@@ -176,9 +176,13 @@ def test_an_interrupt_swallowed_by_a_callback_still_exits_130(encoded, tmp_path,
             pass
         raise AssertionError("written == len(data)")
 
-    monkeypatch.setattr(ecc.cli, "_interrupted", False)
+    writer = ecc.cli._write_audio
     monkeypatch.setattr(ecc.cli, "_write_audio", swallowing_write)
+    before = signal.getsignal(signal.SIGTERM)
     assert main(["decode", str(encoded), str(tmp_path / "y.wav"), "--quiet"]) == 130
+    assert signal.getsignal(signal.SIGTERM) is before  # the caller's handlers are back
+    monkeypatch.setattr(ecc.cli, "_write_audio", writer)
+    assert main(["decode", str(encoded), str(tmp_path / "z.wav"), "--quiet"]) == 0  # the next run is not "interrupted"
 
 
 @pytest.mark.parametrize("suffix", [".ogg", ".opus", ".mp3", ".flac"])
