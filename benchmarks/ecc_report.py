@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ecc.audio import audio_files
 from ecc.audio import load_audio
-from ecc.zoo import list_models, load_model
+from ecc.zoo import UnknownModelError, entry, list_models, load_model
 from entropy.bitstream import Bitstream
 
 
@@ -75,19 +75,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="rd_curves/ecc_zoo", help="output stem (.md and .csv)")
     parser.add_argument("--models", help="comma-separated model names (default: every model the zoo lists)")
     args = parser.parse_args(argv)
-    entries = list_models()
-    if args.models:
-        wanted = args.models.split(",")
-        unknown = sorted(set(wanted) - {entry.name for entry in entries})
-        if unknown:
-            parser.error(f"unknown model(s): {', '.join(unknown)}")
-        entries = [entry for entry in entries if entry.name in wanted]
+    try:
+        entries = [entry(name) for name in args.models.split(",")] if args.models else list_models()
+    except UnknownModelError as exc:
+        parser.error(str(exc))
     torch.set_num_threads(1)
     clip = np.concatenate([load_audio(p).samples for p in audio_files(args.speech)])
     clip = np.resize(clip, 10 * 16000)
     rows = []
-    for entry in entries:
-        rows.append({**rate_check(entry.name, audio_files(args.dev)), **speed(entry.name, clip)})
+    for e in entries:
+        rows.append({**rate_check(e.name, audio_files(args.dev)), **speed(e.name, clip)})
     table = pd.DataFrame(rows)
     write_table(table, Path(args.out), "ECC zoo: real bitrate vs the model's estimate (dev split), and speed",
                 f"Dev split: `{args.dev}`. file = whole .ecc files (header, check bytes, length prefixes); payload = "

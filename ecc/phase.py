@@ -90,9 +90,8 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
 
 @cache
 def _compiled_integrate():
-    """:func:`_integrate` compiled by numba (cached beside this file). Imported on first use, not at
-    import: a process that has loaded numba and then forks can deadlock in a child's numba compile
-    (ViSQOL's, in ``ecc bench`` workers)."""
+    """:func:`_integrate` compiled by numba (cached beside this file). numba is imported here, on
+    first use, so that commands which never reconstruct a phase do not pay for importing it."""
     import numba
 
     return numba.njit(cache=True)(_integrate)
