@@ -1,6 +1,7 @@
 """Copy-synthesis quality of vocoders (speech -> their features -> speech): the ceiling a codec that
 decodes to those features can reach. Vocoders: ``lpcnet`` (LPCNet from libcodec2, 55 features per
-10 ms) and ``shared=CHECKPOINT`` (the project's shared vocoder, 80-band log-mel at 100 frames/s).
+10 ms) and ``shared=FILE`` (the project's shared vocoder, 80-band log-mel at 100 frames/s: a training
+checkpoint, or a file of ``ecc export-vocoder`` with the phase source it was exported with).
 
 ``--frame-average 1,2,4`` also runs the shared vocoder on the input's log-mel averaged over blocks of
 2 and 4 frames (:func:`benchmarks.mel_distance.frame_average`): the quality left by a latent at 50 or
@@ -35,7 +36,7 @@ METRICS = ["pesq", "stoi", "visqol"]
 
 def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
              fit_files: list[Path] = ()) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
-    """``lpcnet`` or ``shared=CHECKPOINT`` -> (label, copy-synthesis function on 16 kHz samples) pairs:
+    """``lpcnet`` or ``shared=FILE`` -> (label, copy-synthesis function on 16 kHz samples) pairs:
     one for LPCNet; for the shared vocoder one per block size in ``blocks`` (1: its plain copy
     synthesis; ``b`` > 1: its input log-mel averaged over blocks of ``b`` frames first) and one per
     ``(block, dims)`` in ``pca`` (its input log-mel through a :class:`BlockPCA` fit on ``fit_files``)."""
@@ -45,14 +46,14 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
         return [("lpcnet", LPCNetVocoder().copy_synthesis)]
     name, _, checkpoint = spec.partition("=")
     if name != "shared" or not checkpoint:
-        raise ValueError(f"unknown vocoder {spec!r}; use lpcnet or shared=CHECKPOINT")
+        raise ValueError(f"unknown vocoder {spec!r}; use lpcnet or shared=FILE")
     if min(blocks, default=1) < 1 or min((v for p in pca for v in p), default=1) < 1:
         raise ValueError(f"frame-average block sizes and PCA shapes must be >= 1, got {blocks} and {pca}")
     if pca and not fit_files:
         raise ValueError("a PCA view needs files to fit it on")
-    from ecc.vocoder_train import load_generator
+    from ecc.vocoder_train import read_vocoder
 
-    generator, step = load_generator(checkpoint)
+    generator, step = read_vocoder(checkpoint)
 
     def through(view: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
         @torch.no_grad()
@@ -62,7 +63,7 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
 
         return run
 
-    label = f"shared (step {step})"
+    label = f"shared ({'' if step is None else f'step {step}, '}{generator.config.phase} phase)"
     runs = [(label, through(lambda mel: mel)) if block == 1 else
             (f"{label}, log-mel averaged over {block} frames", through(lambda mel, block=block: frame_average(mel, block)))
             for block in blocks]
@@ -76,7 +77,7 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.copy_synthesis", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vocoders", default="lpcnet", help="comma list: lpcnet, shared=CHECKPOINT")
+    parser.add_argument("--vocoders", default="lpcnet", help="comma list: lpcnet, shared=FILE (training checkpoint or exported vocoder)")
     parser.add_argument("--data", type=Path, default=Path("data/speech"), help="corpus of `ecc prepare-data --recipe speech`")
     parser.add_argument("--splits", default="test,unseen")
     parser.add_argument("--frame-average", default="1", help="comma list of log-mel block sizes for the shared "
