@@ -44,8 +44,8 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
         from .codecs.lpcnet import LPCNetVocoder
 
         return [("lpcnet", LPCNetVocoder().copy_synthesis)]
-    name, _, checkpoint = spec.partition("=")
-    if name != "shared" or not checkpoint:
+    name, _, vocoder_file = spec.partition("=")
+    if name != "shared" or not vocoder_file:
         raise ValueError(f"unknown vocoder {spec!r}; use lpcnet or shared=FILE")
     if min(blocks, default=1) < 1 or min((v for p in pca for v in p), default=1) < 1:
         raise ValueError(f"frame-average block sizes and PCA shapes must be >= 1, got {blocks} and {pca}")
@@ -53,7 +53,7 @@ def vocoders(spec: str, blocks: list[int], pca: list[tuple[int, int]] = (),
         raise ValueError("a PCA view needs files to fit it on")
     from ecc.vocoder_train import read_vocoder
 
-    generator, step = read_vocoder(checkpoint)
+    generator, step = read_vocoder(vocoder_file)
 
     def through(view: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
         @torch.no_grad()
