@@ -290,3 +290,56 @@ def test_vocoder_from_must_match_and_freeze_must_leave_something(tmp_path, sampl
                          model=TINY, freeze=("stft.", "encoder.", "latent.", "decoder.", "vocoder."))
     with pytest.raises(ValueError, match="leaves nothing to train"):
         train(config)
+
+
+def test_comb_templates_peak_on_the_harmonics_of_their_pitch():
+    from ecc.mel import LogMel, mel_filterbank
+    from ecc.transforms.mel_comb import comb_templates
+    from ecc.transforms.source import HarmonicSourceConfig
+
+    source = HarmonicSourceConfig(f0_min=100.0, f0_max=400.0)
+    table = comb_templates(LogMel(VOCODER.mel), source, points=3)  # pitches 100, 200, 400 Hz
+    assert table.shape == (3, VOCODER.mel.n_mels) and torch.isfinite(table).all()
+    centers = mel_filterbank(VOCODER.mel.n_fft, VOCODER.mel.n_mels, 16000).argmax(1) * 16000 / VOCODER.mel.n_fft
+    band = lambda hz: int((centers - hz).abs().argmin())  # noqa: E731
+    row = table[1]  # 200 Hz
+    for k in (1, 2, 3):
+        assert row[band(200 * k)] > row[band(200 * k + 100)] + 0.5, k  # a harmonic above the valley after it
+    assert table[0, band(300)] > table[1, band(300)] + 0.5  # 300 Hz: a harmonic of 100 Hz, a valley of 200 Hz
+
+
+def test_a_comb_head_model_learns_pitch_round_trips_and_loads_from_its_file(tmp_path, sample_paths):
+    from ecc.transforms.source import HarmonicSourceConfig
+
+    config = replace(TINY, source=HarmonicSourceConfig(enabled=True))
+    assert ECCMelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert ECCMelConfig.from_dict({k: v for k, v in config.to_dict().items() if k != "source"}) == TINY
+    torch.manual_seed(8)
+    model = ECCMelCodec(config, "comb-mel")
+    wav = torch.from_numpy(speech(0.5, seed=9))[None]
+    out = model(wav, "noise", 1.0, synthesize=False)
+    frames = VOCODER.mel.frames(wav.shape[-1])
+    assert out.pitch_logits.shape == (1, config.source.logits, frames) and out.pitch.shape == (1, frames)
+    targets = model.pitch_classes.targets(out.pitch)
+    (-(targets * torch.log_softmax(out.pitch_logits, 1)).sum(1).mean()).backward()  # train.py's pitch loss
+    assert model.comb.net[0].weight.grad.abs().sum() > 0 and model.encoder.net[0].weight.grad.abs().sum() > 0
+    with torch.no_grad():  # the comb is what the head adds to the decoder's log-mel
+        y = model.latent(model.analyse(wav), "round", 1.0).y_hat
+        plain = model.decoder(y)[..., :frames]
+        assert not torch.allclose(model.mel(y, frames), plain)
+        model.comb.band_scale.zero_()
+        torch.testing.assert_close(model.mel(y, frames), plain)
+    run = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=2, batch=2,
+                      crop_seconds=0.5, model=config, waveform_weight=0.0, freeze=("vocoder.",), lmbdas=(1.0, 0.1, 0.01),
+                      pitch_weight=0.05, checkpoint_every=2)
+    train(run)
+    from ecc.train import read_model
+
+    trained = read_model(tmp_path / "run" / "last.pt").eval()
+    trained.update()
+    trained.save(tmp_path / "comb.safetensors")
+    loaded = load_codec(tmp_path / "comb.safetensors").at(1.0)
+    audio = speech(1.0, seed=10)
+    data, recon = loaded.compress(audio)
+    np.testing.assert_array_equal(recon, trained.at(1.0).compress(audio)[1])
+    np.testing.assert_allclose(loaded.decompress(data), recon, atol=1e-5)
