@@ -143,13 +143,15 @@ class ECCMelCodec(ConvSTFTCodec):
         """Latent ``[B, C, T']`` -> predicted log-mel ``[B, n_mels, frames]``."""
         return self.decode_mel(y_hat, frames)[0]
 
-    def decode_mel(self, y_hat: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def decode_mel(self, y_hat: torch.Tensor, frames: int,
+                   pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Latent ``[B, C, T']`` -> predicted log-mel ``[B, n_mels, frames]`` and, with the comb head,
-        its pitch logits ``[B, classes + 1, frames]`` (else None)."""
+        its pitch logits ``[B, classes + 1, frames]`` (else None). ``pitch`` (Hz ``[B, frames]``): the
+        comb's pitch instead of the head's (training)."""
         decoded = self.decoder(y_hat)[..., :frames]
         logits = None
         if self.comb is not None:
-            comb, logits = self.comb(decoded, y_hat)
+            comb, logits = self.comb(decoded, y_hat, pitch)
             decoded = decoded + comb
         return decoded * self.config.mel_scale + self.config.mel_shift, logits
 
@@ -158,12 +160,15 @@ class ECCMelCodec(ConvSTFTCodec):
         """Training path: ``losses["mel_l1"]`` is the L1 distance of the predicted log-mel to the
         vocoder's analysis of ``wav`` (its input representation); ``wav_hat`` is the vocoder's output
         (``synthesize=False`` skips it, for a stage that trains on the log-mel alone); with the comb
-        head, its pitch logits and the input's YIN pitch per mel frame (Hz ``[B, T]``)."""
+        head, its pitch logits and the input's YIN pitch per mel frame (Hz ``[B, T]``), which the comb
+        follows in training mode (teacher forcing) and the head's own pitch in eval mode, as in coding."""
         target = self.vocoder.analysis(wav)
         out = self.latent(self.analyse(wav, target), mode, q)
-        mel_hat, logits = self.decode_mel(out.y_hat, target.shape[-1])
+        pitch = None
+        if self.comb is not None:
+            pitch = yin_pitch(wav, self.config.vocoder.mel.hop, self.sample_rate, self.config.source)
+        mel_hat, logits = self.decode_mel(out.y_hat, target.shape[-1], pitch if self.training else None)
         wav_hat = self.vocoder(mel_hat, wav.shape[-1]) if synthesize else None
-        pitch = None if logits is None else yin_pitch(wav, self.config.vocoder.mel.hop, self.sample_rate, self.config.source)
         return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, logits, pitch,
                            losses={"mel_l1": F.l1_loss(mel_hat, target)})
 

@@ -327,6 +327,9 @@ def test_a_comb_head_model_learns_pitch_round_trips_and_loads_from_its_file(tmp_
         y = model.latent(model.analyse(wav), "round", 1.0).y_hat
         plain = model.decoder(y)[..., :frames]
         assert not torch.allclose(model.mel(y, frames), plain)
+        # training: the comb follows the given (YIN) pitch, nothing where it is unvoiced
+        assert not torch.allclose(model.comb(plain, y, out.pitch)[0], model.comb(plain, y)[0])
+        assert model.comb(plain, y, torch.zeros_like(out.pitch))[0].abs().max() == 0
         model.comb.band_scale.zero_()
         torch.testing.assert_close(model.mel(y, frames), plain)
     run = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=2, batch=2,

@@ -53,7 +53,10 @@ class MelCombHead(nn.Module):
     """Decoded log-mel ``[B, n_mels, T]`` (standardized) and latent ``[B, C, T']`` -> the comb to add
     ``[B, n_mels, T]`` (standardized units: the learned gain absorbs the table's nats) and pitch logits
     ``[B, classes + 1, T]``. Causal: frame
-    ``t`` sees decoded frames ``<= t`` and the latent blocks that cover them."""
+    ``t`` sees decoded frames ``<= t`` and the latent blocks that cover them. Given ``pitch`` (Hz
+    ``[B, T]``, 0 = unvoiced; in training, the input's YIN pitch), the comb follows it instead of the
+    head's (teacher forcing, as ECC's harmonic source does: with the head's own pitch, still untrained
+    at the start, the comb only adds noise and its gain collapses to zero)."""
 
     def __init__(self, n_mels: int, latent: int, downsample: int, config: HarmonicSourceConfig,
                  analysis: LogMel, hidden: int = 128) -> None:
@@ -67,12 +70,16 @@ class MelCombHead(nn.Module):
         self.band_scale = nn.Parameter(torch.ones(1, n_mels, 1))
         self.register_buffer("templates", comb_templates(analysis, config), persistent=False)
 
-    def forward(self, decoded: torch.Tensor, y_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, decoded: torch.Tensor, y_hat: torch.Tensor,
+                pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         frames = decoded.shape[-1]
         latent = y_hat.repeat_interleave(self.downsample, -1)[..., :frames]
         out = self.net(torch.cat([decoded, latent], 1))
         logits, gain = out[:, :-1], F.softplus(out[:, -1:])
-        f0, voicing = self.pitch_classes.decode(logits)
+        if pitch is None:
+            f0, voicing = self.pitch_classes.decode(logits)
+        else:
+            f0, voicing = pitch.clamp_min(1.0), (pitch > 0).to(decoded.dtype)
         c = self.pitch_classes.config
         points = self.templates.shape[0]
         position = ((torch.log(f0) - math.log(c.f0_min)) / math.log(c.f0_max / c.f0_min) * (points - 1)).clamp(0, points - 1)
