@@ -14,10 +14,6 @@ decoder each add a linear block transform to their conv nets, which training sta
 training log-mel (:meth:`ECCMelCodec.init_klt`): the model starts as classical transform coding and
 learns what a linear code misses.
 
-With ``source.enabled``, a comb head (:mod:`ecc.transforms.mel_comb`) predicts each frame's pitch from
-the decoded log-mel and latent and adds that pitch's harmonic comb to the decoded log-mel; it trains on
-the input's YIN pitch (``pitch_weight``) and sends nothing.
-
 The vocoder is a float32 network run after the entropy decoder (``exact_synthesis = False``): the
 coded symbols are exact on every machine, the audio agrees to float tolerance.
 """
@@ -34,8 +30,6 @@ from .codec import CodecOutput, ConvSTFTCodec, analysis_parts, analysis_problems
 from .registry import register
 from .transforms.conv import ConvDecoder, ConvTransformConfig, LinearPathDecoder, LinearPathEncoder
 from .transforms.klt import BlockPCA, init_linear_paths
-from .transforms.mel_comb import MelCombHead
-from .transforms.source import HarmonicSourceConfig, PitchClasses, yin_pitch
 from .transforms.stft import STFTConfig
 from .vocoder import Vocoder, VocoderConfig
 
@@ -55,7 +49,6 @@ class ECCMelConfig:
     mel_shift: float = 0.0  # log-mel standardization (nats): the decoder predicts (log-mel - mel_shift) / mel_scale,
     mel_scale: float = 1.0  # and a log_mel encoder analyses the same
     linear_path: bool = False  # log_mel encoder: a linear block transform beside the encoder's and decoder's conv nets
-    source: HarmonicSourceConfig = field(default_factory=HarmonicSourceConfig)  # enabled: the comb head
 
     def __post_init__(self) -> None:
         mel = self.vocoder.mel
@@ -78,7 +71,7 @@ class ECCMelConfig:
     def from_dict(cls, d: dict) -> "ECCMelConfig":
         return cls(*analysis_parts(d), VocoderConfig.from_dict(d.get("vocoder", {})), d.get("chunk_seconds", 20.0),
                    d.get("decoder_hidden"), d.get("encoder_input", "stft"), d.get("mel_shift", 0.0),
-                   d.get("mel_scale", 1.0), d.get("linear_path", False), HarmonicSourceConfig(**d.get("source", {})))
+                   d.get("mel_scale", 1.0), d.get("linear_path", False))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,9 +99,6 @@ class ECCMelCodec(ConvSTFTCodec):
         else:
             self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
         self.vocoder = Vocoder(config.vocoder)
-        self.comb = (MelCombHead(config.vocoder.mel.n_mels, config.transform.latent, config.transform.downsample,
-                                 config.source, self.vocoder.analysis) if config.source.enabled else None)
-        self.pitch_classes = PitchClasses(config.source)
 
     def analyse(self, wav: torch.Tensor, log_mel: torch.Tensor | None = None) -> torch.Tensor:
         """``[B, N]`` -> latent ``[B, C, T']`` of the configured encoder input (``log_mel``: the
@@ -141,36 +131,18 @@ class ECCMelCodec(ConvSTFTCodec):
 
     def mel(self, y_hat: torch.Tensor, frames: int) -> torch.Tensor:
         """Latent ``[B, C, T']`` -> predicted log-mel ``[B, n_mels, frames]``."""
-        return self.decode_mel(y_hat, frames)[0]
-
-    def decode_mel(self, y_hat: torch.Tensor, frames: int,
-                   pitch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Latent ``[B, C, T']`` -> predicted log-mel ``[B, n_mels, frames]`` and, with the comb head,
-        its pitch logits ``[B, classes + 1, frames]`` (else None). ``pitch`` (Hz ``[B, frames]``): the
-        comb's pitch instead of the head's (training)."""
-        decoded = self.decoder(y_hat)[..., :frames]
-        logits = None
-        if self.comb is not None:
-            comb, logits = self.comb(decoded, y_hat, pitch)
-            decoded = decoded + comb
-        return decoded * self.config.mel_scale + self.config.mel_shift, logits
+        return self.decoder(y_hat)[..., :frames] * self.config.mel_scale + self.config.mel_shift
 
     def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None,
                 synthesize: bool = True) -> CodecOutput:
         """Training path: ``losses["mel_l1"]`` is the L1 distance of the predicted log-mel to the
         vocoder's analysis of ``wav`` (its input representation); ``wav_hat`` is the vocoder's output
-        (``synthesize=False`` skips it, for a stage that trains on the log-mel alone); with the comb
-        head, its pitch logits and the input's YIN pitch per mel frame (Hz ``[B, T]``), which the comb
-        follows in training mode (teacher forcing) and the head's own pitch in eval mode, as in coding."""
+        (``synthesize=False`` skips it, for a stage that trains on the log-mel alone)."""
         target = self.vocoder.analysis(wav)
         out = self.latent(self.analyse(wav, target), mode, q)
-        pitch = None
-        if self.comb is not None:
-            pitch = yin_pitch(wav, self.config.vocoder.mel.hop, self.sample_rate, self.config.source)
-        mel_hat, logits = self.decode_mel(out.y_hat, target.shape[-1], pitch if self.training else None)
+        mel_hat = self.mel(out.y_hat, target.shape[-1])
         wav_hat = self.vocoder(mel_hat, wav.shape[-1]) if synthesize else None
-        return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, logits, pitch,
-                           losses={"mel_l1": F.l1_loss(mel_hat, target)})
+        return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, losses={"mel_l1": F.l1_loss(mel_hat, target)})
 
     def decoding_settings(self) -> dict[str, torch.Tensor]:
         return {"vocoder." + k: v for k, v in self.vocoder.synthesis_settings().items()}
