@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The 96-channel KLT-started ecc-mel: stage a with a 96-channel latent, stage b (the 48-channel
+# recipe's config; the width comes with the checkpoint), stage c (3,000 more steps of stage b's losses,
+# the trained rate gains kept), decoded through the shared vocoder with its phase reconstructed
+# (PGHI + 8 Griffin-Lim iterations). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's
+# rates plus 3k0 (scripts/ecc_mel_targets.json) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
+# training on two threads. Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
+#   bash scripts/ecc_mel_klt96.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ECC=.venv/bin/ecc
+[ -d data/speech/train ] || $ECC prepare-data data/speech --recipe speech
+[ -d data/asterisk/test ] || $ECC prepare-data data/asterisk
+if [ -z "${VOCODER:-}" ] && [ ! -f runs/vocoder/last.pt ]; then
+  echo "scripts/ecc_mel_klt96.sh: runs/vocoder/last.pt is missing: train the shared vocoder first (scripts/train_vocoder.sh) or give VOCODER=FILE" >&2
+  exit 1
+fi
+$ECC train --config scripts/zoo/ecc-mel-klt96-a.json
+$ECC train --config scripts/zoo/ecc-mel-klt-b.json --out runs/ecc-mel-klt96-b --init-from runs/ecc-mel-klt96/last.pt
+$ECC train --config scripts/zoo/ecc-mel-klt96-c.json
+if [ -z "${VOCODER:-}" ]; then  # the vocoder run's latest step
+  VOCODER=runs/vocoder/vocoder-reconstructed.safetensors
+  $ECC export-vocoder runs/vocoder/last.pt "$VOCODER" --phase reconstructed --half --force
+fi
+LAST=runs/ecc-mel-klt96-c OUT=${OUT:-runs/ecc-mel-96-zoo} RD=rd_curves/ecc_mel_96 VOCODER=$VOCODER \
+  TARGETS=scripts/ecc_mel_targets.json \
+  DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
+  bash scripts/publish_ecc_mel.sh
