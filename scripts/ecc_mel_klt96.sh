@@ -3,7 +3,7 @@
 # recipe's config; the width comes with the checkpoint), stage c (3,000 more steps of stage b's losses,
 # the trained rate gains kept), decoded through the shared vocoder with its phase reconstructed
 # (PGHI + 8 Griffin-Lim iterations). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's
-# rates plus 3k0 (scripts/ecc_mel_targets.json) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
+# rates plus 3k0 and 3k1 (scripts/ecc_mel_targets.json) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
 # training on two threads. Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
 #   bash scripts/ecc_mel_klt96.sh
 set -euo pipefail
