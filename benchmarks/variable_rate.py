@@ -55,6 +55,20 @@ def record_targets(record: dict, prefix: str | None = None) -> dict[str, float]:
             for p in record["presets"]}
 
 
+def with_extra_targets(targets: dict[str, float], extra: list[str]) -> dict[str, float]:
+    """``targets`` plus ``NAME=KBPS`` entries, ordered by rate (the order :func:`calibrate` places them in)."""
+    merged = dict(targets)
+    for item in extra:
+        name, sep, kbps = item.partition("=")
+        try:
+            merged[name] = float(kbps)
+        except ValueError:
+            raise ValueError(f"extra target must be NAME=KBPS, got {item!r}") from None
+        if not (sep and name):
+            raise ValueError(f"extra target must be NAME=KBPS, got {item!r}")
+    return dict(sorted(merged.items(), key=lambda item: item[1]))
+
+
 def calibrate(model: NeuralCodec, clips: list[np.ndarray], targets: dict[str, float]) -> tuple[pd.DataFrame, list[dict]]:
     """Rates at the trained points, then one preset per target rate: ``(table, presets)``. A target
     that lands on an operating point already taken (beyond the model's range) gets no preset of its own."""
@@ -102,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--targets", help="a model record (ZOO/NAME.json): its presets' names and rates are the targets "
                                      "(default: the per-rate ECC zoo's dev rates)")
     p.add_argument("--prefix", help="with --targets: rename the presets PREFIX-<rate> (e.g. ecc-mel)")
+    p.add_argument("--extra", nargs="+", action="extend", default=[], metavar="NAME=KBPS",
+                   help="more presets at these dev-split rates, besides the targets (e.g. ecc-mel-3k0=2.9)")
     p.add_argument("--table", default=str(OUT / "calibration"), help="calibration table to write, without suffix "
                                                                       "(default %(default)s)")
     p = sub.add_parser("compare", help="variable-rate presets vs the per-rate models they replace")
@@ -122,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
             matched = f"the rate of the corresponding preset in `{args.targets}`"
         else:
             targets, matched = PER_RATE_ZOO, "the dev-split file rate of the per-rate model of the same name"
+        if args.extra:
+            targets = with_extra_targets(targets, args.extra)
+            matched += f", or the rates given with --extra ({', '.join(args.extra)})"
         table, presets = calibrate(model, clips, targets)
         Path(args.presets).write_text(json.dumps(presets, indent=2) + "\n")
         write_table(table, Path(args.table), f"Variable-rate {model.family}: presets placed on the dev split",

@@ -3,7 +3,7 @@
 # recipe's config; the width comes with the checkpoint), stage c (3,000 more steps of stage b's losses,
 # the trained rate gains kept), decoded through the shared vocoder with its phase reconstructed
 # (PGHI + 8 Griffin-Lim iterations). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's
-# rates plus 3k0 and 3k1 (scripts/ecc_mel_targets.json) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
+# rates plus 3k0 and 3k1 (2.9 and 3.1 kbps on the dev split) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
 # training on two threads. Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
 #   bash scripts/ecc_mel_klt96.sh
 set -euo pipefail
@@ -23,6 +23,6 @@ if [ -z "${VOCODER:-}" ]; then  # the vocoder run's latest step
   $ECC export-vocoder runs/vocoder/last.pt "$VOCODER" --phase reconstructed --half --force
 fi
 LAST=runs/ecc-mel-klt96-c OUT=${OUT:-runs/ecc-mel-96-zoo} RD=rd_curves/ecc_mel_96 VOCODER=$VOCODER \
-  TARGETS=scripts/ecc_mel_targets.json \
+  EXTRA_TARGETS="ecc-mel-3k0=2.9 ecc-mel-3k1=3.1" \
   DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
   bash scripts/publish_ecc_mel.sh

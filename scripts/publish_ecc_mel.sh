@@ -2,8 +2,8 @@
 # Publish a trained ecc-mel run: presets, export and the benchmark against ECC, Opus and Lyra on the
 # seen-speaker test split and the unseen-speaker set (the last stages of scripts/ecc_mel.sh and
 # scripts/ecc_mel_klt.sh).
-#   1. presets placed on the dev split at the zoo ECC presets' rates (benchmarks.variable_rate; or at the
-#      presets of the model record $TARGETS, e.g. those rates plus one more);
+#   1. presets placed on the dev split at the zoo ECC presets' rates (benchmarks.variable_rate), and at
+#      any more rates $EXTRA_TARGETS gives (e.g. "ecc-mel-3k0=2.9 ecc-mel-3k1=3.1");
 #   2. export (float16) to $OUT/ecc-mel.safetensors (with the vocoder file $VOCODER in place of the
 #      run's own, when given: ecc export --vocoder);
 #   3. ecc bench on both splits (cached; starts from the published result sets' baseline rows), the
@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 ECC=.venv/bin/ecc
 PY=.venv/bin/python
 mkdir -p "$RD" "$OUT/results"
-$PY -m benchmarks.variable_rate calibrate $LAST/last.pt --presets $LAST/presets.json --targets "${TARGETS:-ecc/zoo/ecc.json}" \
-  --prefix ecc-mel --table "$RD/calibration"
+$PY -m benchmarks.variable_rate calibrate $LAST/last.pt --presets $LAST/presets.json --targets ecc/zoo/ecc.json \
+  --prefix ecc-mel --table "$RD/calibration" ${EXTRA_TARGETS:+--extra $EXTRA_TARGETS}
 $ECC export $LAST/last.pt ecc-mel "$OUT/ecc-mel.safetensors" --presets $LAST/presets.json --half --force \
   --description "$DESCRIPTION" ${VOCODER:+--vocoder "$VOCODER"}
 POINTS=ecc-mel=$($PY -c "import json; print(','.join(p['name'] for p in json.load(open('$LAST/presets.json'))))")

@@ -163,3 +163,15 @@ def test_calibrate_places_renamed_presets_at_another_models_rates():
     assert table["preset"].iloc[-1] == "b (dropped: same point as a)"
     with pytest.raises(ValueError, match="no presets"):
         record_targets({"nominal_kbps": 1.5})
+
+
+def test_extra_targets_join_the_record_s_in_rate_order():
+    from benchmarks.variable_rate import with_extra_targets
+
+    targets = {"ecc-mel-1k5": 1.5, "ecc-mel-3k6": 3.7}
+    merged = with_extra_targets(targets, ["ecc-mel-3k0=2.9", "ecc-mel-0k4=0.45"])
+    assert list(merged.items()) == [("ecc-mel-0k4", 0.45), ("ecc-mel-1k5", 1.5), ("ecc-mel-3k0", 2.9), ("ecc-mel-3k6", 3.7)]
+    assert targets == {"ecc-mel-1k5": 1.5, "ecc-mel-3k6": 3.7}
+    for bad in ("ecc-mel-3k0", "=2.9", "ecc-mel-3k0=fast"):
+        with pytest.raises(ValueError, match="NAME=KBPS"):
+            with_extra_targets(targets, [bad])
