@@ -17,7 +17,6 @@ is integrated where the estimates are most reliable.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,8 +51,11 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
     bins, frames = log_mag.shape
     phase = np.zeros((bins, frames))
     done = log_mag < floor
-    heap = [(0.0, 0, 0)]  # (-log-magnitude, bin, frame); one item then none, so numba can type the list
-    heap.pop()
+    # a binary min-heap of (-log-magnitude, bin * frames + frame) in two preallocated arrays (every
+    # bin enters at most once); ties go to the lower index, as tuples (-log-magnitude, bin, frame) would
+    keys = np.empty(bins * frames)
+    items = np.empty(bins * frames, dtype=np.int64)
+    moves = ((0, 1), (0, -1), (1, 0), (-1, 0))  # next frame, previous frame, bin above, bin below
     # islands grow from their loudest bin, loudest island first; the one from the loudest bin covers
     # most bins, so only the few it did not reach are sorted for the next starts
     starts = np.array([np.argmax(log_mag)])
@@ -61,30 +63,44 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
         if attempt == 1:
             rest = np.flatnonzero(~done.ravel())
             starts = rest[np.argsort(-log_mag.ravel()[rest], kind="mergesort")]
-        for index in starts:
-            f0, t0 = index // frames, index % frames
-            if done[f0, t0]:
+        for start in starts:
+            if done[start // frames, start % frames]:
                 continue
-            done[f0, t0] = True  # a new island: its loudest bin has phase 0
-            heapq.heappush(heap, (-log_mag[f0, t0], f0, t0))
-            while heap:
-                _, f, t = heapq.heappop(heap)
-                if t + 1 < frames and not done[f, t + 1]:
-                    phase[f, t + 1] = phase[f, t] + 0.5 * (step_time[f, t] + step_time[f, t + 1])
-                    done[f, t + 1] = True
-                    heapq.heappush(heap, (-log_mag[f, t + 1], f, t + 1))
-                if t > 0 and not done[f, t - 1]:
-                    phase[f, t - 1] = phase[f, t] - 0.5 * (step_time[f, t] + step_time[f, t - 1])
-                    done[f, t - 1] = True
-                    heapq.heappush(heap, (-log_mag[f, t - 1], f, t - 1))
-                if f + 1 < bins and not done[f + 1, t]:
-                    phase[f + 1, t] = phase[f, t] + 0.5 * (step_freq[f, t] + step_freq[f + 1, t])
-                    done[f + 1, t] = True
-                    heapq.heappush(heap, (-log_mag[f + 1, t], f + 1, t))
-                if f > 0 and not done[f - 1, t]:
-                    phase[f - 1, t] = phase[f, t] - 0.5 * (step_freq[f, t] + step_freq[f - 1, t])
-                    done[f - 1, t] = True
-                    heapq.heappush(heap, (-log_mag[f - 1, t], f - 1, t))
+            done[start // frames, start % frames] = True  # a new island: its loudest bin has phase 0
+            keys[0], items[0], size = -log_mag[start // frames, start % frames], start, 1
+            while size:
+                item = items[0]
+                size -= 1
+                key, last, node = keys[size], items[size], 0  # sift the last entry down from the root
+                while 2 * node + 1 < size:
+                    child = 2 * node + 1
+                    if child + 1 < size and (keys[child + 1] < keys[child]
+                                             or (keys[child + 1] == keys[child] and items[child + 1] < items[child])):
+                        child += 1
+                    if keys[child] < key or (keys[child] == key and items[child] < last):
+                        keys[node], items[node], node = keys[child], items[child], child
+                    else:
+                        break
+                keys[node], items[node] = key, last
+                f, t = item // frames, item % frames
+                for df, dt in moves:
+                    f2, t2 = f + df, t + dt
+                    if not (0 <= f2 < bins and 0 <= t2 < frames) or done[f2, t2]:
+                        continue
+                    if dt:
+                        phase[f2, t2] = phase[f, t] + dt * 0.5 * (step_time[f, t] + step_time[f2, t2])
+                    else:
+                        phase[f2, t2] = phase[f, t] + df * 0.5 * (step_freq[f, t] + step_freq[f2, t2])
+                    done[f2, t2] = True
+                    key, new, node = -log_mag[f2, t2], f2 * frames + t2, size  # sift it up from a new leaf
+                    size += 1
+                    while node:
+                        parent = (node - 1) // 2
+                        if key < keys[parent] or (key == keys[parent] and new < items[parent]):
+                            keys[node], items[node], node = keys[parent], items[parent], parent
+                        else:
+                            break
+                    keys[node], items[node] = key, new
     return phase
 
 
