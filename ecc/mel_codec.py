@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 
 from entropy.ecc_latent import ECCLatentConfig
 
@@ -81,6 +80,15 @@ class ECCMelConfig:
         return self.stft.sample_rate
 
 
+def band_weights(ranges: tuple[float, ...], n_mels: int) -> torch.Tensor:
+    """Per-band weights ``[n_mels]`` from one weight per equal range of bands, low to high,
+    normalized to mean 1 (so the loss keeps its scale against lambda * kbps)."""
+    if not ranges or n_mels % len(ranges) or min(ranges) <= 0:
+        raise ValueError(f"band weights must be positive, one per equal range of the {n_mels} bands, got {list(ranges)}")
+    weights = torch.tensor(ranges, dtype=torch.float32).repeat_interleave(n_mels // len(ranges))
+    return weights / weights.mean()
+
+
 @register
 class ECCMelCodec(ConvSTFTCodec):
     """Waveform ``[B, N]`` -> ECC latent -> bits -> log-mel ``[B, n_mels, N // hop + 1]`` -> vocoder -> waveform."""
@@ -99,6 +107,8 @@ class ECCMelCodec(ConvSTFTCodec):
         else:
             self.decoder = ConvDecoder(shape, config.vocoder.mel.n_mels)
         self.vocoder = Vocoder(config.vocoder)
+        self.mel_loss_weights: torch.Tensor | None = None
+        """Training only: per-band weights ``[n_mels]`` of the log-mel L1 (:func:`band_weights`); None: all alike."""
 
     def analyse(self, wav: torch.Tensor, log_mel: torch.Tensor | None = None) -> torch.Tensor:
         """``[B, N]`` -> latent ``[B, C, T']`` of the configured encoder input (``log_mel``: the
@@ -136,13 +146,17 @@ class ECCMelCodec(ConvSTFTCodec):
     def forward(self, wav: torch.Tensor, mode: str = "ste", q: torch.Tensor | float | None = None,
                 synthesize: bool = True) -> CodecOutput:
         """Training path: ``losses["mel_l1"]`` is the L1 distance of the predicted log-mel to the
-        vocoder's analysis of ``wav`` (its input representation); ``wav_hat`` is the vocoder's output
+        vocoder's analysis of ``wav`` (its input representation), each band weighted by
+        :attr:`mel_loss_weights` when set; ``wav_hat`` is the vocoder's output
         (``synthesize=False`` skips it, for a stage that trains on the log-mel alone)."""
         target = self.vocoder.analysis(wav)
         out = self.latent(self.analyse(wav, target), mode, q)
         mel_hat = self.mel(out.y_hat, target.shape[-1])
         wav_hat = self.vocoder(mel_hat, wav.shape[-1]) if synthesize else None
-        return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, losses={"mel_l1": F.l1_loss(mel_hat, target)})
+        error = (mel_hat - target).abs()
+        if self.mel_loss_weights is not None:
+            error = error * self.mel_loss_weights.to(error)[:, None]
+        return CodecOutput(wav_hat, out.total_bits, out.bits, out.aux, losses={"mel_l1": error.mean()})
 
     def decoding_settings(self) -> dict[str, torch.Tensor]:
         return {"vocoder." + k: v for k, v in self.vocoder.synthesis_settings().items()}

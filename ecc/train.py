@@ -34,7 +34,7 @@ from .data import CropSampler
 from .distributed import Context, average_gradients, gather_digests, setup, shutdown
 from .discriminator import AdversarialConfig, Adversary
 from .losses import MultiResolutionSTFTLoss, compressed_complex_loss
-from .mel_codec import ECCMelConfig
+from .mel_codec import ECCMelConfig, band_weights
 from .neural_codec import load_codec
 from .registry import family
 
@@ -61,6 +61,7 @@ class TrainConfig:
     overshoot_weight: float = 1.0  # spectral losses: weight of log-spectrum errors above the reference (see losses)
     complex_weight: float = 0.0  # weight of the compressed complex-spectrum loss (scores phase); 0: off
     waveform_weight: float = 1.0  # weight of the waveform losses (STFT + mel of the output); 0: no synthesis (ecc-mel: log-mel loss only)
+    mel_band_weights: tuple[float, ...] = ()  # ecc-mel: weight of the log-mel L1 per equal range of bands, low to high (normalized to mean 1); (): all bands alike
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept as initialized (e.g. "encoder.", "latent.", "vocoder.")
     vocoder_from: str | None = None  # ecc-mel: the vocoder (file or training checkpoint) its vocoder starts from
     discriminators_from: str | None = None  # with adversarial: a vocoder training checkpoint whose discriminators (and their optimizer, lr included) replace a fresh spectral one; adversarial then gives only the loss weights
@@ -81,7 +82,7 @@ class TrainConfig:
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
-        for key in ("reinit", "lmbdas", "rate_gains", "freeze"):
+        for key in ("reinit", "lmbdas", "rate_gains", "freeze", "mel_band_weights"):
             if key in d:
                 d[key] = tuple(d[key])
         if d.get("model") is not None:
@@ -99,6 +100,8 @@ class TrainConfig:
             raise ValueError("klt_step starts a model's linear paths afresh: it cannot be combined with init_from")
         if self.discriminators_from and self.adversarial is None:
             raise ValueError("discriminators_from needs adversarial (its loss weights)")
+        if self.mel_band_weights and self.family != "ecc-mel":
+            raise ValueError(f"mel_band_weights weighs the ecc-mel family's log-mel loss; this run trains {self.family}")
         if self.model is not None and not isinstance(self.model, family(self.family).codec.config_class):
             raise ValueError(f"model is a {type(self.model).__name__}, not the {self.family} family's config")
 
@@ -117,6 +120,8 @@ def train(config: TrainConfig) -> Path:
         raise ValueError(f"{last} is a {resumed.get('family', 'ecc')} run, not {config.family}")
     model = family(config.family).codec(_architecture(config, resumed), name=out.name)
     config = replace(config, model=model.config)
+    if config.mel_band_weights:
+        model.mel_loss_weights = band_weights(config.mel_band_weights, model.config.vocoder.mel.n_mels)
     for name, p in model.named_parameters():
         p.requires_grad_(not (config.freeze and name.startswith(config.freeze)))
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]

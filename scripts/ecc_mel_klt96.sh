@@ -2,9 +2,11 @@
 # The 96-channel KLT-started ecc-mel: stage a with a 96-channel latent, stage b (the 48-channel
 # recipe's config; the width comes with the checkpoint), stage c (3,000 more steps of stage b's losses,
 # the trained rate gains kept), decoded through the shared vocoder with its phase reconstructed
-# (PGHI + 8 Griffin-Lim iterations). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's
-# rates plus 3k0 and 3k1 (2.9 and 3.1 kbps on the dev split) -> rd_curves/ecc_mel_96/. Resumable; ~50 min of
-# training on two threads. Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
+# (PGHI + 8 Griffin-Lim iterations), and stage d (4,000 steps with the log-mel L1 weighted toward the
+# low bands: mel_band_weights). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's rates plus
+# 3k0 and 3k1 (2.9 and 3.1 kbps on the dev split) -> rd_curves/ecc_mel_96d/ (STAGE=c: stage c's, the
+# earlier published set, -> rd_curves/ecc_mel_96/). Resumable; ~65 min of training on two threads.
+# Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
 #   bash scripts/ecc_mel_klt96.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +20,17 @@ fi
 $ECC train --config scripts/zoo/ecc-mel-klt96-a.json
 $ECC train --config scripts/zoo/ecc-mel-klt-b.json --out runs/ecc-mel-klt96-b --init-from runs/ecc-mel-klt96/last.pt
 $ECC train --config scripts/zoo/ecc-mel-klt96-c.json
+STAGE=${STAGE:-d}
+case $STAGE in
+  c) RD=rd_curves/ecc_mel_96 ;;
+  d) RD=rd_curves/ecc_mel_96d; $ECC train --config scripts/zoo/ecc-mel-klt96-d.json ;;
+  *) echo "scripts/ecc_mel_klt96.sh: STAGE must be c or d, got $STAGE" >&2; exit 1 ;;
+esac
 if [ -z "${VOCODER:-}" ]; then  # the vocoder run's latest step
   VOCODER=runs/vocoder/vocoder-reconstructed.safetensors
   $ECC export-vocoder runs/vocoder/last.pt "$VOCODER" --phase reconstructed --half --force
 fi
-LAST=runs/ecc-mel-klt96-c OUT=${OUT:-runs/ecc-mel-96-zoo} RD=rd_curves/ecc_mel_96 VOCODER=$VOCODER \
+LAST=runs/ecc-mel-klt96-$STAGE OUT=${OUT:-runs/ecc-mel-96$STAGE-zoo} RD=$RD VOCODER=$VOCODER \
   EXTRA_TARGETS="ecc-mel-3k0=2.9 ecc-mel-3k1=3.1" \
-  DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
+  DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent (stage $STAGE) -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
   bash scripts/publish_ecc_mel.sh

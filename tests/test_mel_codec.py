@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from ecc.codec import ECCCodec, ECCConfig
-from ecc.mel_codec import ECCMelCodec, ECCMelConfig
+from ecc.mel_codec import ECCMelCodec, ECCMelConfig, band_weights
 from ecc.neural_codec import load_codec
 from ecc.train import TrainConfig, operating_points, train
 from ecc.transforms.conv import ConvTransformConfig
@@ -197,6 +197,37 @@ def test_mel_decoder_trains_on_a_frozen_ecc_model_and_shares_its_bitstream(tmp_p
     assert mel.family == "ecc-mel" and read_model(tmp_path / "ecc.safetensors").family == "ecc"
     audio = speech(1.0, seed=5)
     assert mel.at(1.25).encode_chunk(audio)[0] == ecc.at(1.25).encode_chunk(audio)[0]  # same symbols, same bytes
+
+
+def test_band_weights_weigh_the_log_mel_loss_per_band_range():
+    weights = band_weights((3.0, 1.0), 80)
+    assert weights.shape == (80,) and weights.mean().item() == pytest.approx(1.0)
+    assert torch.all(weights[:40] == 1.5) and torch.all(weights[40:] == 0.5)
+    for bad in ((), (1.0, 0.0), (1.0, 1.0, 1.0)):  # empty, not positive, 80 bands not in 3 equal ranges
+        with pytest.raises(ValueError, match="band weights"):
+            band_weights(bad, 80)
+    model = tiny_model()
+    wav = torch.from_numpy(speech(0.5, seed=4))[None]
+    with torch.no_grad():
+        target = model.vocoder.analysis(wav)
+        error = (model.mel(model.latent(model.analyse(wav, target), "round", 1.0).y_hat, target.shape[-1]) - target).abs()
+        plain = model(wav, "round", 1.0, synthesize=False).losses["mel_l1"]
+        model.mel_loss_weights = band_weights((3.0, 1.0), 80)
+        weighted = model(wav, "round", 1.0, synthesize=False).losses["mel_l1"]
+    torch.testing.assert_close(plain, error.mean())
+    torch.testing.assert_close(weighted, (error[:, :40].mean() * 1.5 + error[:, 40:].mean() * 0.5) / 2)
+    assert not torch.isclose(plain, weighted)
+
+
+def test_mel_band_weights_are_for_ecc_mel_runs_and_must_fit_the_bands(tmp_path, sample_paths):
+    with pytest.raises(ValueError, match="mel_band_weights weighs the ecc-mel"):
+        TrainConfig(mel_band_weights=(2.0, 1.0))
+    parsed = TrainConfig.from_dict({"family": "ecc-mel", "mel_band_weights": [2, 1]})
+    assert parsed.mel_band_weights == (2, 1)
+    config = TrainConfig(family="ecc-mel", data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1,
+                         model=TINY, mel_band_weights=(1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="one per equal range of the 80 bands"):
+        train(config)
 
 
 def test_ecc_mel_cannot_start_from_an_ecc_model_without_its_architecture(tmp_path, sample_paths):
