@@ -41,7 +41,7 @@ from entropy.bitstream import FORMAT_VERSION, MAGIC, Bitstream, StreamHeader, _c
 from entropy.errors import BitstreamError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-DEFAULT_MODELS = ("ecc-0k4", "ecc-1k5", "ecc-6k0")
+DEFAULT_MODELS = ("ecc-0k4", "ecc-1k5", "ecc-6k0", "ecc-mel-0k4", "ecc-mel-1k5")
 
 
 class Hang(Exception):

@@ -25,7 +25,7 @@ import numpy as np
 from .neural_codec import NeuralCodec, load_codec
 
 ZOO_DIR = Path(__file__).parent / "zoo"
-DEFAULT_MODEL = "ecc-1k5"
+DEFAULT_MODEL = "ecc-mel-1k5"
 WEIGHT_SUFFIXES = (".safetensors", ".pt")
 
 

@@ -241,9 +241,13 @@ def test_ecc_mel_cannot_start_from_an_ecc_model_without_its_architecture(tmp_pat
 def test_harness_codec_of_a_family_lists_only_its_models(tmp_path, monkeypatch):
     from benchmarks.codecs import CodecUnavailable, get_codec
 
-    assert set(get_codec("ecc").points) and not set(get_codec("ecc").points) & {"tiny-mel-a"}
-    with pytest.raises(CodecUnavailable, match="no ecc-mel models installed.*ECC_ZOO_PATH"):
-        get_codec("ecc-mel").check()
+    from benchmarks.codecs.ecc_zoo import ECCZoo
+
+    shipped_ecc, shipped_mel = set(get_codec("ecc").points), set(get_codec("ecc-mel").points)
+    assert shipped_ecc and shipped_mel and not shipped_ecc & shipped_mel
+    assert all(name.startswith("ecc-mel-") for name in shipped_mel)
+    with pytest.raises(CodecUnavailable, match="no toy models installed.*ECC_ZOO_PATH"):
+        ECCZoo("toy").check()
     model = tiny_model(4)
     model.save(tmp_path / "tiny-mel.safetensors")
     presets = [{"name": "tiny-mel-a", "q": 0.5, "kbps": 1.0}, {"name": "tiny-mel-b", "q": 2.0, "kbps": 2.0}]
@@ -251,7 +255,9 @@ def test_harness_codec_of_a_family_lists_only_its_models(tmp_path, monkeypatch):
                                                         "weights_hash": model.weights_hash().hex()}))
     monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path))
     codec = get_codec("ecc-mel")
-    assert codec.points == {"tiny-mel-a": 1.0, "tiny-mel-b": 2.0}
+    assert codec.points.keys() == shipped_mel | {"tiny-mel-a", "tiny-mel-b"}
+    assert codec.points["tiny-mel-a"] == 1.0 and codec.points["tiny-mel-b"] == 2.0
+    assert set(get_codec("ecc").points) == shipped_ecc
     audio = speech(1.0, seed=6)
     coded = codec.code(audio, "tiny-mel-b")
     assert len(coded.audio) == len(audio) and 0 < coded.payload_bits < coded.file_bits

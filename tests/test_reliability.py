@@ -1,4 +1,5 @@
 """Hardened file I/O and payload integrity: every item of the reliability report, as a user meets it."""
+import dataclasses
 import os
 import signal
 import stat
@@ -199,11 +200,8 @@ def test_unsupported_output_format_is_refused_before_decoding(encoded, tmp_path,
 
 # -- payload integrity: a valid CRC over a changed payload --------------------------------------
 def _rewrite(data: bytes, **changes) -> bytes:
-    stream = Bitstream.from_bytes(data)
-    fields = {"model_hash": stream.model_hash, "sample_rate": stream.sample_rate, "num_samples": stream.num_samples,
-              "sections": stream.sections}
-    fields.update(changes)
-    return Bitstream(**fields).to_bytes()  # CRC recomputed: only the decoder's own checks can catch it
+    # every other header field (family, operating point) kept; CRC recomputed: only the decoder's own checks can catch it
+    return dataclasses.replace(Bitstream.from_bytes(data), **changes).to_bytes()
 
 
 @pytest.mark.parametrize("change", ["empty payload", "bytes appended", "payload cut", "zero bytes appended",
