@@ -64,10 +64,11 @@ def _integrate(log_mag: np.ndarray, step_time: np.ndarray, step_freq: np.ndarray
             rest = np.flatnonzero(~done.ravel())
             starts = rest[np.argsort(-log_mag.ravel()[rest], kind="mergesort")]
         for start in starts:
-            if done[start // frames, start % frames]:
+            f0, t0 = start // frames, start % frames
+            if done[f0, t0]:
                 continue
-            done[start // frames, start % frames] = True  # a new island: its loudest bin has phase 0
-            keys[0], items[0], size = -log_mag[start // frames, start % frames], start, 1
+            done[f0, t0] = True  # a new island: its loudest bin has phase 0
+            keys[0], items[0], size = -log_mag[f0, t0], start, 1
             while size:
                 item = items[0]
                 size -= 1
