@@ -263,7 +263,7 @@ def cmd_export_vocoder(args: argparse.Namespace) -> None:
 
     check_output(args.output, args.force)
     export_vocoder(args.checkpoint, args.output, args.half, args.phase, args.griffin_lim_iterations)
-    print(f"exported the generator of {args.checkpoint} to {args.output} ({args.phase} phase)", file=sys.stderr)
+    print(f"exported the vocoder of {args.checkpoint} to {args.output} ({args.phase} phase)", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,11 +356,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("export-vocoder", help="write the generator of a vocoder training checkpoint as a vocoder file",
+    p = sub.add_parser("export-vocoder", help="write the generator of a vocoder training checkpoint (or a vocoder file, "
+                                              "with another phase) as a vocoder file",
                        description="safetensors weights with the step, training config and continuing command in "
                                    "the metadata: for ecc-mel models (--vocoder) and for restarting a lost run "
-                                   "(ecc train-vocoder --init-from).")
-    p.add_argument("checkpoint", help="vocoder training checkpoint (runs/vocoder/last.pt)")
+                                   "(ecc train-vocoder --init-from). From a vocoder file (e.g. ecc/zoo/vocoder.safetensors), "
+                                   "the same weights and record with the phase and iterations given here.")
+    p.add_argument("checkpoint", help="vocoder training checkpoint (runs/vocoder/last.pt) or vocoder file")
     p.add_argument("output", help="vocoder file (.safetensors)")
     p.add_argument("--half", action="store_true", help="store float weights as float16 (half the size)")
     p.add_argument("--phase", choices=PHASE_SOURCES, default="generated",

@@ -242,15 +242,19 @@ def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     return vocoder, record.get("step")
 
 
-def export_vocoder(checkpoint: str | Path, out: str | Path, half: bool = False, phase: str = "generated",
+def export_vocoder(source: str | Path, out: str | Path, half: bool = False, phase: str = "generated",
                    griffin_lim_iterations: int = VocoderConfig.griffin_lim_iterations) -> Vocoder:
-    """Write the generator of a training checkpoint as safetensors weights at ``out`` (``half``: as
-    float16; ``phase`` and ``griffin_lim_iterations``: :class:`VocoderConfig`'s), with its provenance
-    (step, training config, the command that continues it) in the file's metadata."""
-    generator, step = load_generator(checkpoint)
+    """Write the generator of a training checkpoint, or the vocoder of a vocoder file (e.g.
+    ``ecc/zoo/vocoder.safetensors``), as safetensors weights at ``out`` (``half``: as float16; ``phase``
+    and ``griffin_lim_iterations``: :class:`VocoderConfig`'s), with its provenance (step, training
+    config, the command that continues it; a vocoder file's own record) in the file's metadata."""
+    if zipfile.is_zipfile(source):
+        generator, step = load_generator(source)
+        config = json.loads(torch.load(source, map_location="cpu", weights_only=True)["config"])
+        record = {"step": step, "train_config": config,
+                  "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"}
+    else:
+        generator, record = Vocoder.read(source)
     generator = generator.with_phase(phase, griffin_lim_iterations)
-    config = json.loads(torch.load(checkpoint, map_location="cpu", weights_only=True)["config"])
-    generator.save(out, {"step": step, "train_config": config,
-                         "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"},
-                   half=half)
+    generator.save(out, record, half=half)
     return generator

@@ -6,15 +6,17 @@
 # low bands: mel_band_weights). Then scripts/publish_ecc_mel.sh with presets at the zoo ECC's rates plus
 # 3k0 and 3k1 (2.9 and 3.1 kbps on the dev split) -> rd_curves/ecc_mel_96d/ (STAGE=c: stage c's, the
 # earlier published set, -> rd_curves/ecc_mel_96/). Resumable; ~65 min of training on two threads.
-# Needs the shared vocoder's run (runs/vocoder/last.pt) or VOCODER=a vocoder file.
+# Needs the shared vocoder's run (runs/vocoder/last.pt), or VOCODER=a vocoder file to use as it is, or
+# VOCODER_FROM=a checkpoint or vocoder file to use with its phase reconstructed (the zoo's ecc-mel:
+# VOCODER_FROM=ecc/zoo/vocoder.safetensors, step 20,000).
 #   bash scripts/ecc_mel_klt96.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ECC=.venv/bin/ecc
 [ -d data/speech/train ] || $ECC prepare-data data/speech --recipe speech
 [ -d data/asterisk/test ] || $ECC prepare-data data/asterisk
-if [ -z "${VOCODER:-}" ] && [ ! -f runs/vocoder/last.pt ]; then
-  echo "scripts/ecc_mel_klt96.sh: runs/vocoder/last.pt is missing: train the shared vocoder first (scripts/train_vocoder.sh) or give VOCODER=FILE" >&2
+if [ -z "${VOCODER:-}${VOCODER_FROM:-}" ] && [ ! -f runs/vocoder/last.pt ]; then
+  echo "scripts/ecc_mel_klt96.sh: runs/vocoder/last.pt is missing: train the shared vocoder first (scripts/train_vocoder.sh) or give VOCODER=FILE or VOCODER_FROM=FILE" >&2
   exit 1
 fi
 $ECC train --config scripts/zoo/ecc-mel-klt96-a.json
@@ -26,11 +28,7 @@ case $STAGE in
   d) RD=rd_curves/ecc_mel_96d; $ECC train --config scripts/zoo/ecc-mel-klt96-d.json ;;
   *) echo "scripts/ecc_mel_klt96.sh: STAGE must be c or d, got $STAGE" >&2; exit 1 ;;
 esac
-if [ -z "${VOCODER:-}" ]; then  # the vocoder run's latest step
-  VOCODER=runs/vocoder/vocoder-reconstructed.safetensors
-  $ECC export-vocoder runs/vocoder/last.pt "$VOCODER" --phase reconstructed --half --force
-fi
-LAST=runs/ecc-mel-klt96-$STAGE OUT=${OUT:-runs/ecc-mel-96$STAGE-zoo} RD=$RD VOCODER=$VOCODER \
+LAST=runs/ecc-mel-klt96-$STAGE OUT=${OUT:-runs/ecc-mel-96$STAGE-zoo} RD=$RD VOCODER=${VOCODER:-} PHASE=reconstructed \
   EXTRA_TARGETS="ecc-mel-3k0=2.9 ecc-mel-3k1=3.1" \
   DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent (stage $STAGE) -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
   bash scripts/publish_ecc_mel.sh

@@ -17,10 +17,6 @@ fi
 for stage in ecc-mel-klt-a ecc-mel-klt-b; do
   $ECC train --config scripts/zoo/$stage.json
 done
-if [ -z "${VOCODER:-}" ]; then  # the vocoder run's latest step (or VOCODER=a vocoder file exported earlier)
-  VOCODER=runs/vocoder/vocoder-reconstructed.safetensors
-  $ECC export-vocoder runs/vocoder/last.pt "$VOCODER" --phase reconstructed --half --force
-fi
-LAST=runs/ecc-mel-klt-b OUT=${OUT:-runs/ecc-mel-reconstructed-zoo} RD=rd_curves/ecc_mel_reconstructed VOCODER=$VOCODER \
+LAST=runs/ecc-mel-klt-b OUT=${OUT:-runs/ecc-mel-reconstructed-zoo} RD=rd_curves/ecc_mel_reconstructed VOCODER=${VOCODER:-} PHASE=reconstructed \
   DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_reconstructed.sh" \
   bash scripts/publish_ecc_mel.sh

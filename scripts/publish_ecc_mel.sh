@@ -5,7 +5,9 @@
 #   1. presets placed on the dev split at the zoo ECC presets' rates (benchmarks.variable_rate), and at
 #      any more rates $EXTRA_TARGETS gives (e.g. "ecc-mel-3k0=2.9 ecc-mel-3k1=3.1");
 #   2. export (float16) to $OUT/ecc-mel.safetensors (with the vocoder file $VOCODER in place of the
-#      run's own, when given: ecc export --vocoder);
+#      run's own, when given: ecc export --vocoder; or, with PHASE=reconstructed|generated, the vocoder
+#      VOCODER_FROM -- a training checkpoint or vocoder file, default runs/vocoder/last.pt -- exported
+#      with that phase);
 #   3. ecc bench on both splits (cached; starts from the published result sets' baseline rows), the
 #      RD plots and BD-rate against Lyra v2 and the zoo ECC, and the log-mel distances, all in $RD.
 #   LAST=runs/ecc-mel-e2e-seen-ft OUT=runs/ecc-mel-zoo RD=rd_curves/ecc_mel DESCRIPTION="..." bash scripts/publish_ecc_mel.sh
@@ -16,6 +18,10 @@ cd "$(dirname "$0")/.."
 ECC=.venv/bin/ecc
 PY=.venv/bin/python
 mkdir -p "$RD" "$OUT/results"
+if [ -z "${VOCODER:-}" ] && [ -n "${PHASE:-}" ]; then  # the vocoder VOCODER_FROM (default: the shared run's latest step) with that phase
+  VOCODER=$OUT/vocoder-$PHASE.safetensors
+  $ECC export-vocoder "${VOCODER_FROM:-runs/vocoder/last.pt}" "$VOCODER" --phase "$PHASE" --half --force
+fi
 $PY -m benchmarks.variable_rate calibrate $LAST/last.pt --presets $LAST/presets.json --targets ecc/zoo/ecc.json \
   --prefix ecc-mel --table "$RD/calibration" ${EXTRA_TARGETS:+--extra $EXTRA_TARGETS}
 $ECC export $LAST/last.pt ecc-mel "$OUT/ecc-mel.safetensors" --presets $LAST/presets.json --half --force \

@@ -88,6 +88,12 @@ def test_training_warms_up_then_turns_adversarial_and_resumes(tmp_path, sample_p
     assert step == 4 and generator.config == TINY
     vocoder = export_vocoder(last, tmp_path / "v.safetensors")
     assert torch.equal(Vocoder.load(tmp_path / "v.safetensors").embed.weight, vocoder.embed.weight)
+    # a vocoder file re-exported with the reconstructed phase: same weights and record, new phase settings
+    again = export_vocoder(tmp_path / "v.safetensors", tmp_path / "r.safetensors", phase="reconstructed", griffin_lim_iterations=3)
+    reread, record = Vocoder.read(tmp_path / "r.safetensors")
+    assert reread.config.phase == again.config.phase == "reconstructed" and reread.config.griffin_lim_iterations == 3
+    assert torch.equal(reread.embed.weight, vocoder.embed.weight)
+    assert record == Vocoder.read(tmp_path / "v.safetensors")[1] and record["step"] == 4
 
 
 def test_a_lost_run_restarts_from_an_exported_generator_at_its_step(tmp_path, sample_paths, capsys):
