@@ -8,8 +8,9 @@ beside it: family, weights hash, provenance (data, steps, command), and either
 - ``nominal_kbps``: a fixed-rate model, named ``NAME``.
 
 Folders listed in the environment variable ``ECC_ZOO_PATH`` (separated like ``PATH``) are searched
-too, after the shipped zoo, so models exported with ``ecc export`` can be used by name, and their
-files decoded.
+too, before the shipped zoo, so models exported with ``ecc export`` can be used by name (a name they
+share with a shipped model means theirs, with a warning), and their files decoded. A bitstream finds
+its model by weights hash in every folder, so files of a shadowed shipped model still decode.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import functools
 import json
 import math
 import os
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +54,9 @@ class ZooEntry:
 
 
 def zoo_dirs() -> list[Path]:
-    """The shipped zoo, then the folders in ``ECC_ZOO_PATH``."""
+    """The folders in ``ECC_ZOO_PATH``, then the shipped zoo (the first folder with a name wins)."""
     extra = [Path(p) for p in os.environ.get("ECC_ZOO_PATH", "").split(os.pathsep) if p]
-    return [ZOO_DIR, *extra]
+    return [*extra, ZOO_DIR]
 
 
 def _weights_file(record_path: Path) -> Path:
@@ -77,13 +80,24 @@ def _entries(path: Path) -> list[ZooEntry]:
         raise ValueError(f"{path}: malformed zoo record ({type(exc).__name__}: {exc})") from exc
 
 
-def list_models() -> list[ZooEntry]:
-    """All named models, lowest rate first; a name found in two folders is taken from the first."""
-    entries: dict[str, ZooEntry] = {}
+def _all_entries() -> Iterator[ZooEntry]:
+    """Every named model of every folder, in :func:`zoo_dirs` order (a name may repeat)."""
     for folder in zoo_dirs():
         for path in sorted(folder.glob("*.json")):
-            for e in _entries(path):
-                entries.setdefault(e.name, e)
+            yield from _entries(path)
+
+
+def list_models() -> list[ZooEntry]:
+    """All named models, lowest rate first; a name found in two folders is taken from the first
+    (``ECC_ZOO_PATH`` before the shipped zoo), with a warning naming both files."""
+    entries: dict[str, ZooEntry] = {}
+    shadowed: dict[tuple[Path, Path], list[str]] = {}  # (file used, file shadowed) -> names
+    for e in _all_entries():
+        kept = entries.setdefault(e.name, e)
+        if kept is not e and kept.checkpoint != e.checkpoint:
+            shadowed.setdefault((kept.checkpoint, e.checkpoint), []).append(e.name)
+    for (used, hidden), names in shadowed.items():
+        warnings.warn(f"{', '.join(names)}: {used} is used, not {hidden} (ECC_ZOO_PATH comes first)", stacklevel=2)
     return sorted(entries.values(), key=lambda e: e.nominal_kbps)
 
 
@@ -144,8 +158,9 @@ def q_at_kbps(points: list[tuple[float, float]], kbps: float) -> float:
 
 def load_model_by_hash(weights_hash: bytes) -> NeuralCodec:
     """The installed model file whose weights hash (as written in a bitstream) is ``weights_hash``
-    (a variable-rate model without an operating point of its own: a bitstream carries its own)."""
-    for e in list_models():
+    (a variable-rate model without an operating point of its own: a bitstream carries its own);
+    models whose names another folder shadows are searched too."""
+    for e in _all_entries():
         if e.record.get("weights_hash", weights_hash.hex()) == weights_hash.hex() and e.checkpoint.is_file():
             model = _load_file(e.checkpoint)
             if model.weights_hash() == weights_hash:

@@ -1,8 +1,10 @@
 """Training: a few steps, a checkpoint, resuming where it stopped, export to a coding-ready model."""
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from ecc.codec import ECCCodec, ECCConfig
@@ -91,6 +93,24 @@ def test_exported_model_is_found_through_ecc_zoo_path(tmp_path, sample_paths, mo
     found = zoo.entry("my-model")
     assert found.nominal_kbps == 42.0 and found.checkpoint == tmp_path / "mine" / "my-model.safetensors"
     assert zoo.load_model.__wrapped__("my-model").name == "my-model"
+
+
+def test_ecc_zoo_path_shadows_a_shipped_name_with_a_warning(tmp_path, sample_paths, monkeypatch):
+    """A model of one's own under a shipped name is the one used (ECC_ZOO_PATH first), it says so,
+    and files of the shadowed shipped model still find it by hash."""
+    from ecc import zoo
+
+    shipped = zoo.entry(zoo.DEFAULT_MODEL)
+    config = TrainConfig(data=str(sample_paths[0].parent), out=str(tmp_path / "run"), steps=1, batch=2, model=TINY)
+    (tmp_path / "mine").mkdir()
+    mine = tmp_path / "mine" / f"{zoo.DEFAULT_MODEL}.safetensors"
+    export(train(config), mine, zoo.DEFAULT_MODEL, nominal_kbps=42.0)
+    monkeypatch.setenv("ECC_ZOO_PATH", str(tmp_path / "mine"))
+    with pytest.warns(UserWarning, match=re.escape(f"{zoo.DEFAULT_MODEL}: {mine} is used, not {shipped.checkpoint}")):
+        found = zoo.entry(zoo.DEFAULT_MODEL)
+    assert found.checkpoint == mine and found.nominal_kbps == 42.0
+    assert zoo.load_model_by_hash(bytes.fromhex(shipped.record["weights_hash"])).weights_hash().hex() \
+        == shipped.record["weights_hash"]
 
 
 def test_fine_tune_takes_the_architecture_of_its_init(tmp_path, sample_paths):
