@@ -212,13 +212,22 @@ def save_checkpoint(gan: VocoderGAN, config: VocoderTrainConfig, step: int, samp
     write_checkpoint(state, path, gan.generator.parameters(), step)
 
 
+def _read_checkpoint(checkpoint: str | Path) -> tuple[Vocoder, dict]:
+    """The generator of a training checkpoint (eval mode, CPU) and its provenance: the record an
+    exported vocoder file carries (step, training config, the command that continues it)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    train_config = json.loads(state["config"])
+    generator = Vocoder(VocoderTrainConfig.from_dict(train_config).model)
+    generator.load_state_dict(state["state"]["generator"])
+    step = int(state["step"])
+    return generator.eval(), {"step": step, "train_config": train_config,
+                              "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"}
+
+
 def load_generator(checkpoint: str | Path) -> tuple[Vocoder, int]:
     """The generator of a training checkpoint (eval mode, CPU) and its step."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    config = VocoderTrainConfig.from_dict(json.loads(state["config"]))
-    generator = Vocoder(config.model)
-    generator.load_state_dict(state["state"]["generator"])
-    return generator.eval(), int(state["step"])
+    generator, record = _read_checkpoint(checkpoint)
+    return generator, record["step"]
 
 
 def start_generator(generator: Vocoder, path: str | Path) -> int:
@@ -236,10 +245,13 @@ def start_generator(generator: Vocoder, path: str | Path) -> int:
 def read_vocoder(path: str | Path) -> tuple[Vocoder, int | None]:
     """A vocoder (eval mode) from a file written by :meth:`Vocoder.save` or from a training
     checkpoint, and its training step (None when the file does not record one)."""
-    if zipfile.is_zipfile(path):
-        return load_generator(path)
-    vocoder, record = Vocoder.read(path)
+    vocoder, record = _read_vocoder_and_record(path)
     return vocoder, record.get("step")
+
+
+def _read_vocoder_and_record(path: str | Path) -> tuple[Vocoder, dict]:
+    """:func:`read_vocoder`'s vocoder and the whole record (a checkpoint's: :func:`_read_checkpoint`)."""
+    return _read_checkpoint(path) if zipfile.is_zipfile(path) else Vocoder.read(path)
 
 
 def export_vocoder(source: str | Path, out: str | Path, half: bool = False, phase: str = "generated",
@@ -248,13 +260,7 @@ def export_vocoder(source: str | Path, out: str | Path, half: bool = False, phas
     ``ecc/zoo/vocoder.safetensors``), as safetensors weights at ``out`` (``half``: as float16; ``phase``
     and ``griffin_lim_iterations``: :class:`VocoderConfig`'s), with its provenance (step, training
     config, the command that continues it; a vocoder file's own record) in the file's metadata."""
-    if zipfile.is_zipfile(source):
-        generator, step = load_generator(source)
-        config = json.loads(torch.load(source, map_location="cpu", weights_only=True)["config"])
-        record = {"step": step, "train_config": config,
-                  "command": f"TOTAL={step} bash scripts/train_vocoder.sh  # data: ecc prepare-data data/speech --recipe speech"}
-    else:
-        generator, record = Vocoder.read(source)
+    generator, record = _read_vocoder_and_record(source)
     generator = generator.with_phase(phase, griffin_lim_iterations)
     generator.save(out, record, half=half)
     return generator
