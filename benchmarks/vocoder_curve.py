@@ -123,7 +123,8 @@ def plot(curve: pd.DataFrame, path: Path, reference: pd.DataFrame | None = None)
         ax.set_title(title)
         ax.legend(fontsize=7)
     for ax in axes:
-        ax.set_xlabel("training step")
+        ax.set_xlabel("training step (thousands)")
+        ax.xaxis.set_major_formatter(lambda step, _: f"{step / 1000:g}")  # 20, not 20000 run into its neighbours
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle("Vocoder copy-synthesis on held-out files")
