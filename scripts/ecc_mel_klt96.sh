@@ -20,16 +20,17 @@ if [ -z "${VOCODER:-}${VOCODER_FROM:-}" ] && [ ! -f runs/vocoder/last.pt ]; then
   echo "scripts/ecc_mel_klt96.sh: runs/vocoder/last.pt is missing: train the shared vocoder first (scripts/train_vocoder.sh) or give VOCODER=FILE or VOCODER_FROM=FILE" >&2
   exit 1
 fi
+STAGE=${STAGE:-d-mild}
+case $STAGE in  # the last stage's config (none for c) and where its published set goes
+  c) LAST_CONFIG=; RD=rd_curves/ecc_mel_96 ;;
+  d) LAST_CONFIG=scripts/zoo/ecc-mel-klt96-d.json; RD=rd_curves/ecc_mel_96d ;;
+  d-mild) LAST_CONFIG=scripts/zoo/ecc-mel-klt96-d-mild.json; RD=rd_curves/ecc_mel_96d_mild_voc35k ;;
+  *) echo "scripts/ecc_mel_klt96.sh: STAGE must be c, d or d-mild, got $STAGE" >&2; exit 1 ;;
+esac
 $ECC train --config scripts/zoo/ecc-mel-klt96-a.json
 $ECC train --config scripts/zoo/ecc-mel-klt-b.json --out runs/ecc-mel-klt96-b --init-from runs/ecc-mel-klt96/last.pt
 $ECC train --config scripts/zoo/ecc-mel-klt96-c.json
-STAGE=${STAGE:-d-mild}
-case $STAGE in
-  c) RD=rd_curves/ecc_mel_96 ;;
-  d) RD=rd_curves/ecc_mel_96d; $ECC train --config scripts/zoo/ecc-mel-klt96-d.json ;;
-  d-mild) RD=rd_curves/ecc_mel_96d_mild_voc35k; $ECC train --config scripts/zoo/ecc-mel-klt96-d-mild.json ;;
-  *) echo "scripts/ecc_mel_klt96.sh: STAGE must be c, d or d-mild, got $STAGE" >&2; exit 1 ;;
-esac
+[ -z "$LAST_CONFIG" ] || $ECC train --config "$LAST_CONFIG"
 LAST=runs/ecc-mel-klt96-$STAGE OUT=${OUT:-runs/ecc-mel-96$STAGE-zoo} RD=$RD VOCODER=${VOCODER:-} PHASE=reconstructed \
   EXTRA_TARGETS="ecc-mel-3k0=2.9 ecc-mel-3k1=3.1" \
   DESCRIPTION="log-mel encoder and decoder with KLT-started linear paths, 96-channel latent (stage $STAGE) -> shared vocoder, phase reconstructed from its magnitude; see scripts/ecc_mel_klt96.sh" \
