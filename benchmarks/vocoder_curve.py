@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from ecc.audio import load_audio, spread_evenly
+from ecc.vocoder import Vocoder
 from ecc.vocoder_train import anti_wrap, load_generator
 
 from .metrics import evaluate
@@ -68,10 +69,10 @@ def phase_errors(ours: torch.Tensor, theirs: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def copy_synthesis_scores(checkpoint: Path, files: list[Path]) -> dict[str, float]:
-    """Mean PESQ-WB, STOI and ViSQOL of copy-synthesis over ``files``, the PESQ-WB of each half
-    (:func:`swapped_halves`) and the phase errors (:func:`phase_errors`), NaN-skipping."""
-    generator, _ = load_generator(checkpoint)
+def copy_synthesis_scores(generator: Vocoder, files: list[Path]) -> dict[str, float]:
+    """Mean PESQ-WB, STOI and ViSQOL of ``generator``'s copy-synthesis over ``files`` (with its phase
+    head's phase and reconstructed), the PESQ-WB of each half (:func:`swapped_halves`) and the phase
+    errors (:func:`phase_errors`), NaN-skipping."""
     reconstructing = generator.with_phase("reconstructed")
     n_fft, hop = generator.config.n_fft, generator.config.mel.hop
     values = {m: [] for m in (*METRICS, *RECONSTRUCTED.values(), *HALVES, *PHASE_ERRORS)}
@@ -142,9 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference", type=Path, help="an earlier run's curve.csv, drawn in grey for comparison")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    _, step = load_generator(args.checkpoint)
+    generator, step = load_generator(args.checkpoint)  # read once: a checkpoint is ~80 MB with its optimizers
     rows = [{"step": step, "split": split, "files": args.files,
-             **copy_synthesis_scores(args.checkpoint, pick_files(args.data, split, args.files))}
+             **copy_synthesis_scores(generator, pick_files(args.data, split, args.files))}
             for split in ("dev", "unseen")]
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "curve.csv"

@@ -1,4 +1,5 @@
-"""Every training recipe in scripts/zoo parses as a TrainConfig (fields, family, model config)."""
+"""Every training recipe in scripts/zoo parses as a TrainConfig (fields, family, model config), and every
+recipe a training script names exists."""
 import json
 import re
 from pathlib import Path
@@ -7,7 +8,8 @@ import pytest
 
 from ecc.train import TrainConfig
 
-RECIPES = sorted((Path(__file__).parent.parent / "scripts" / "zoo").glob("*.json"))
+ROOT = Path(__file__).parent.parent
+RECIPES = sorted((ROOT / "scripts" / "zoo").glob("*.json"))
 
 
 def test_the_recipes_are_there():
@@ -18,7 +20,6 @@ def test_the_recipes_are_there():
 def test_recipe_parses(recipe: Path):
     config = TrainConfig.from_dict(json.loads(recipe.read_text()))
     assert config.steps > 0 and config.out.startswith("runs/")
-
 
 
 def recipes_named_by(script: str) -> set[str]:
@@ -33,7 +34,6 @@ def recipes_named_by(script: str) -> set[str]:
 
 def test_every_recipe_a_script_trains_exists():
     """A recipe renamed or removed would otherwise surface hours into a training script."""
-    root = Path(__file__).parent.parent
-    named = {name for script in (root / "scripts").glob("*.sh") for name in recipes_named_by(script.read_text())}
+    named = {name for script in (ROOT / "scripts").glob("*.sh") for name in recipes_named_by(script.read_text())}
     assert {"scripts/zoo/gen1.json", "scripts/zoo/ecc-mel-e2e.json", "scripts/zoo/ecc-mel-klt96-d-mild.json"} <= named
-    assert sorted(name for name in named if not (root / name).is_file()) == []
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
